@@ -194,3 +194,25 @@ func IndexResource(r string) string { return "res:" + r }
 
 // IndexService names the correlation index entry of a service.
 func IndexService(s string) string { return "svc:" + strings.ToLower(s) }
+
+// alertKeys are the index keys a linked alert refreshes: its own resources
+// and service, as far as the investigation remembers them. Refreshing only
+// these keeps a link's cost independent of how big the investigation grew.
+func alertKeys(a *Alert, inv *Investigation) []string {
+	has := map[string]bool{}
+	for _, k := range featureKeys(inv) {
+		has[k] = true
+	}
+	var keys []string
+	for _, r := range a.Resources {
+		if k := IndexResource(r); has[k] {
+			keys = append(keys, k)
+		}
+	}
+	if a.Service != "" {
+		if k := IndexService(a.Service); has[k] {
+			keys = append(keys, k)
+		}
+	}
+	return keys
+}

@@ -208,7 +208,7 @@ func (in *Intake) decide(sp Space, cfg CorrelationConfig, a *Alert, keys []strin
 			&Commit{
 				Alert: *a, Delivery: Ref{AlertID: a.ID, Investigation: inv.ID}, Fingerprint: FingerprintSet,
 				Updates: []InvestigationUpdate{{Investigation: inv, Head: best.st.Head, Entries: entries,
-					Links: []AlertLink{link}, Index: featureKeys(&inv)}},
+					Links: []AlertLink{link}, Index: alertKeys(a, &inv)}},
 			}, nil
 	}
 
@@ -230,7 +230,8 @@ func (in *Intake) decide(sp Space, cfg CorrelationConfig, a *Alert, keys []strin
 	return Outcome{AlertID: a.ID, Investigation: inv.ID, Decision: DecisionNew, Reasons: reasons},
 		&Commit{
 			Alert: *a, Delivery: Ref{AlertID: a.ID, Investigation: inv.ID}, Fingerprint: FingerprintSet,
-			Updates: []InvestigationUpdate{{Investigation: inv, Entries: entries, Links: []AlertLink{link}, Index: featureKeys(&inv)}},
+			Updates: []InvestigationUpdate{{Investigation: inv, Entries: entries, Links: []AlertLink{link},
+				Index: featureKeys(&inv), Relist: true}},
 			Guard:   &Guard{Keys: keys, Since: a.ReceivedAt.Add(-cfg.Window), Counts: look.KeyCounts},
 			Enqueue: []string{inv.ID},
 		}, nil
@@ -260,6 +261,7 @@ func (in *Intake) resolve(a *Alert, look LookupResult) (Outcome, *Commit, error)
 		inv.Status = StatusResolved
 		inv.ResolvedAt = a.ReceivedAt
 		upd.Unindex = featureKeys(&inv)
+		upd.Relist = true
 		records = append(records, entry(a.ReceivedAt, EntryStatusChanged, "intake",
 			map[string]any{"from": StatusActive, "to": StatusResolved, "reason": "all alerts resolved"}))
 	}
@@ -358,6 +360,7 @@ func (in *Intake) Unlink(ctx context.Context, store interface {
 			prev.FiringCount = 0
 			prev.Status, prev.ResolvedAt = StatusResolved, now
 			oldUpd.Unindex = featureKeys(&prev)
+			oldUpd.Relist = true
 			oldRecords = append(oldRecords, entry(now, EntryStatusChanged, actor,
 				map[string]any{"from": StatusActive, "to": StatusResolved, "reason": "last firing alert unlinked"}))
 		}
@@ -379,7 +382,7 @@ func (in *Intake) Unlink(ctx context.Context, store interface {
 			return Outcome{}, err
 		}
 		newUpd := InvestigationUpdate{Investigation: fresh, Entries: newEntries,
-			Links: []AlertLink{linkOf(&a, DecisionUnlinked, 0, reasons)}, Index: featureKeys(&fresh)}
+			Links: []AlertLink{linkOf(&a, DecisionUnlinked, 0, reasons)}, Index: featureKeys(&fresh), Relist: true}
 		fp := FingerprintKeep
 		if a.Firing() {
 			fp = FingerprintSet // now points at the fresh investigation

@@ -63,6 +63,7 @@ type InvestigationUpdate struct {
 	Links         []AlertLink     // inserted or replaced by alert id
 	Index         []string        // index keys to file it under, scored by LastAlertAt
 	Unindex       []string        // index keys to remove it from
+	Relist        bool            // new, or its status changed: update the status lists
 }
 
 // Guard makes a commit fail with ErrConflict when an index key gained

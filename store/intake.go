@@ -250,14 +250,16 @@ func (s *Store) writeUpdate(t *txn, space string, u engine.InvestigationUpdate) 
 		return fmt.Errorf("encode investigation: %w", err)
 	}
 	t.op("set", k("inv:"+inv.ID), invJSON, "", "")
-	opened := inv.OpenedAt.UnixMilli()
-	t.op("zadd", k("invs:all"), opened, inv.ID, "")
-	if inv.Status == engine.StatusActive {
-		t.op("zadd", k("invs:active"), opened, inv.ID, "")
-		t.op("zrem", k("invs:resolved"), inv.ID, "", "")
-	} else {
-		t.op("zrem", k("invs:active"), inv.ID, "", "")
-		t.op("zadd", k("invs:resolved"), opened, inv.ID, "")
+	if u.Relist {
+		opened := inv.OpenedAt.UnixMilli()
+		t.op("zadd", k("invs:all"), opened, inv.ID, "")
+		if inv.Status == engine.StatusActive {
+			t.op("zadd", k("invs:active"), opened, inv.ID, "")
+			t.op("zrem", k("invs:resolved"), inv.ID, "", "")
+		} else {
+			t.op("zrem", k("invs:active"), inv.ID, "", "")
+			t.op("zadd", k("invs:resolved"), opened, inv.ID, "")
+		}
 	}
 	for _, l := range u.Links {
 		b, err := json.Marshal(l)
@@ -270,7 +272,11 @@ func (s *Store) writeUpdate(t *txn, space string, u engine.InvestigationUpdate) 
 	trim := inv.LastAlertAt.Add(-indexRetention).UnixMilli()
 	for _, key := range u.Index {
 		t.op("zadd", k("idx:"+key), last, inv.ID, "")
-		t.op("ztrim", k("idx:"+key), trim, "", "")
+		if u.Relist {
+			// Trimming on openings is enough to bound the index: an entry
+			// only appears when an investigation opens under the key.
+			t.op("ztrim", k("idx:"+key), trim, "", "")
+		}
 	}
 	for _, key := range u.Unindex {
 		t.op("zrem", k("idx:"+key), inv.ID, "", "")

@@ -175,3 +175,14 @@ const indexRetention = 24 * time.Hour
 
 // jobsMaxLen caps the work queue stream (approximate trimming).
 const jobsMaxLen = 100000
+
+// SetLogger routes go-redis's own log lines (pool and reconnect messages)
+// into log at warn level. go-redis keeps one process-wide logger, so this is
+// for the composition root to call once.
+func SetLogger(log *slog.Logger) { redis.SetLogger(redisLogger{log}) }
+
+type redisLogger struct{ log *slog.Logger }
+
+func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	l.log.WarnContext(ctx, "redis: "+fmt.Sprintf(format, v...))
+}
