@@ -5,6 +5,8 @@ import (
 	"math"
 	"strings"
 	"time"
+
+	"github.com/nightshift-ops/nightshift/engine/topology"
 )
 
 // CorrelationConfig tunes how alerts join investigations in one space.
@@ -215,4 +217,20 @@ func alertKeys(a *Alert, inv *Investigation) []string {
 		}
 	}
 	return keys
+}
+
+// GraphNeighbourer adapts a topology graph to Neighbourer.
+type GraphNeighbourer struct{ G *topology.Graph }
+
+// Hops implements Neighbourer.
+func (n GraphNeighbourer) Hops(a, b string) (int, bool) { return n.G.Distance(a, b, neighbourHops) }
+
+// Near implements Neighbourer.
+func (n GraphNeighbourer) Near(r string, maxHops int) []string {
+	hops := n.G.Reachable(r, topology.Both, maxHops)
+	out := make([]string, len(hops))
+	for i, h := range hops {
+		out[i] = h.ID
+	}
+	return out
 }

@@ -18,13 +18,18 @@ func (s *Store) Investigation(ctx context.Context, space, id string) (engine.Inv
 	pipe := s.rdb.Pipeline()
 	inv := pipe.Get(ctx, s.Key(space, "inv:"+id))
 	head := pipe.Get(ctx, s.Key(space, "journal:"+id+":head"))
+	phase := pipe.Get(ctx, s.Key(space, "inv:"+id+":phase"))
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return engine.InvestigationState{}, fmt.Errorf("get investigation %s: %w", id, err)
 	}
 	if errors.Is(inv.Err(), redis.Nil) {
 		return engine.InvestigationState{}, engine.Errorf(engine.CodeNotFound, "no investigation %s in space %s", id, space)
 	}
-	return parseState(inv.Val(), head.Val())
+	st, err := parseState(inv.Val(), head.Val())
+	if p := phase.Val(); p != "" {
+		st.Phase = engine.Phase(p)
+	}
+	return st, err
 }
 
 // Investigations implements engine.InvestigationReader: newest first, at
@@ -47,22 +52,28 @@ func (s *Store) Investigations(ctx context.Context, space string, status engine.
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	keys := make([]string, len(ids))
-	for i, id := range ids {
-		keys[i] = s.Key(space, "inv:"+id)
+	keys := make([]string, 0, 2*len(ids))
+	for _, id := range ids {
+		keys = append(keys, s.Key(space, "inv:"+id))
+	}
+	for _, id := range ids {
+		keys = append(keys, s.Key(space, "inv:"+id+":phase"))
 	}
 	vals, err := mget(ctx, s.rdb, keys)
 	if err != nil {
 		return nil, fmt.Errorf("list investigations: %w", err)
 	}
-	out := make([]engine.Investigation, 0, len(vals))
-	for _, v := range vals {
+	out := make([]engine.Investigation, 0, len(ids))
+	for i, v := range vals[:len(ids)] {
 		if v == "" {
 			continue
 		}
 		var inv engine.Investigation
 		if err := json.Unmarshal([]byte(v), &inv); err != nil {
 			return nil, fmt.Errorf("decode investigation: %w", err)
+		}
+		if p := vals[len(ids)+i]; p != "" {
+			inv.Phase = engine.Phase(p)
 		}
 		out = append(out, inv)
 	}

@@ -73,6 +73,7 @@ func newRoot(e env) *cobra.Command {
 		configCmd(e),
 		journalCmd(e),
 		benchCmd(e),
+		evalCmd(e),
 	)
 	return root
 }

@@ -1,0 +1,152 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nightshift-ops/nightshift/engine"
+	"github.com/nightshift-ops/nightshift/engine/skills"
+	"github.com/nightshift-ops/nightshift/engine/topology"
+	"github.com/nightshift-ops/nightshift/integrations/sandbox"
+	"github.com/nightshift-ops/nightshift/store"
+)
+
+// sandboxEnv serves one scenario's tools to the runner.
+type sandboxEnv struct{ env *sandbox.Env }
+
+func (s sandboxEnv) Tools(context.Context, engine.Investigation, []engine.Alert) (*engine.Registry, error) {
+	reg := engine.NewRegistry()
+	if err := reg.Add(s.env.Tools()...); err != nil {
+		return nil, err
+	}
+	return reg, nil
+}
+
+// graphOf builds the topology graph of a sandbox environment.
+func graphOf(env *sandbox.Env) *topology.Graph {
+	g := topology.New()
+	for _, r := range env.Resources() {
+		g.AddNode(topology.Node{ID: r.ID, Type: r.Type, Name: r.Name, Labels: r.Labels})
+	}
+	for _, e := range env.Edges() {
+		g.AddEdge(e.From, e.To)
+	}
+	return g
+}
+
+// loadScenario finds a scenario by built-in name or file path.
+func loadScenario(ref string) (sandbox.Loaded, error) {
+	if strings.HasSuffix(ref, ".yaml") || strings.HasSuffix(ref, ".yml") || strings.ContainsRune(ref, os.PathSeparator) {
+		sc, tr, err := sandbox.Load(ref)
+		if err != nil {
+			return sandbox.Loaded{}, err
+		}
+		return sandbox.Loaded{Path: ref, Scenario: sc, Truth: tr}, nil
+	}
+	all, err := sandbox.Builtin()
+	if err != nil {
+		return sandbox.Loaded{}, err
+	}
+	var names []string
+	for _, l := range all {
+		if l.Scenario.Name == ref {
+			return l, nil
+		}
+		names = append(names, l.Scenario.Name)
+	}
+	return sandbox.Loaded{}, fmt.Errorf("no built-in scenario %q (have: %s)", ref, strings.Join(names, ", "))
+}
+
+// loadScenarios reads a folder, or the built-in library when dir is empty.
+func loadScenarios(dir string) ([]sandbox.Loaded, error) {
+	if dir == "" {
+		return sandbox.Builtin()
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	return sandbox.LoadDir(abs)
+}
+
+// scenarioRun is the outcome of playing one scenario through the pipeline.
+type scenarioRun struct {
+	loaded         sandbox.Loaded
+	investigations []string
+	report         *engine.Report
+	outcomes       []engine.Outcome
+	wall           time.Duration
+}
+
+// investigationDelay is when, after the first alert, the simulated
+// investigation runs: the telemetry it sees ends there, as it would live.
+const investigationDelay = 5 * time.Minute
+
+// playScenario delivers a scenario's alerts through intake and correlation
+// into an embedded store, then runs the investigation of the first
+// investigation they opened with the evidence reasoner.
+func playScenario(ctx context.Context, l sandbox.Loaded, progress engine.Progress, log *slog.Logger) (*scenarioRun, error) {
+	start := time.Now()
+	st, err := store.Open(store.Config{}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	sc := l.Scenario
+	t0 := sc.IncidentAt
+	env := sandbox.NewEnv(sc, t0, sandbox.WithClock(func() time.Time { return t0.Add(investigationDelay) }))
+	space := engine.Space{Name: sc.Space, Correlation: engine.CorrelationConfig{}.WithDefaults(),
+		Topology: engine.GraphNeighbourer{G: graphOf(env)}}
+
+	// Alerts arrive at their scenario times: intake's clock follows them.
+	var mu sync.Mutex
+	now := t0
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	intake := engine.NewIntake(st, clock, log)
+	run := &scenarioRun{loaded: l}
+	for _, a := range env.Alerts() {
+		if a.StartsAt.After(t0.Add(investigationDelay)) {
+			continue // not fired yet when the investigation runs
+		}
+		mu.Lock()
+		if a.Status == engine.AlertResolved {
+			now = a.EndsAt
+		} else {
+			now = a.StartsAt
+		}
+		mu.Unlock()
+		out, err := intake.Receive(ctx, space, a)
+		if err != nil {
+			return nil, fmt.Errorf("deliver alert %q: %w", a.Title, err)
+		}
+		run.outcomes = append(run.outcomes, out)
+		if out.Decision == engine.DecisionNew {
+			run.investigations = append(run.investigations, out.Investigation)
+		}
+	}
+	if len(run.investigations) == 0 {
+		return nil, fmt.Errorf("scenario %s: its alerts opened no investigation", sc.Name)
+	}
+	all := skills.Builtin()
+	runner := engine.NewRunner(engine.RunnerOptions{
+		Store:    st,
+		Spaces:   []engine.RunSpace{{Name: sc.Space, Env: sandboxEnv{env}, Skills: all}},
+		Reasoner: &engine.EvidenceReasoner{Checks: all, Log: log},
+		Progress: progress,
+		Log:      log,
+		Now:      func() time.Time { return time.Now() },
+	})
+	rep, err := runner.Investigate(ctx, sc.Space, run.investigations[0], false)
+	if err != nil {
+		return nil, err
+	}
+	run.report = rep
+	run.wall = time.Since(start)
+	return run, nil
+}

@@ -1,0 +1,557 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/nightshift-ops/nightshift/engine/anomaly"
+	"github.com/nightshift-ops/nightshift/engine/skills"
+	"github.com/nightshift-ops/nightshift/engine/topology"
+)
+
+// EvidenceReasoner is the deterministic reasoner: it needs no model. It
+// gathers the topology around the alerting resources, their metrics, logs,
+// changes and specs through the task's tools, then ranks root-cause
+// hypotheses:
+//
+//   - anomaly onset on every series (engine/anomaly: a robust change-point
+//     method), read with the metric's meaning (latency, errors, saturation,
+//     throttling, memory, ... recognised from names and units);
+//   - changes that precede an onset in their own blast radius;
+//   - new error messages (log templates that were not there before);
+//   - topology-aware causal ranking: the anomalous resource deepest in the
+//     call graph whose dependents are anomalous, earliest onset first; a
+//     resource whose own load rose just before a shared dependency
+//     saturated is the cause of that saturation (a noisy neighbour, a retry
+//     storm, a release that multiplied writes);
+//   - rule findings from skills' checks and from workload specs (a container
+//     whose own CPU limit throttles it).
+//
+// Nothing in it names a scenario, a resource or a metric of a particular
+// system: it works from what the tools return.
+type EvidenceReasoner struct {
+	Lookback time.Duration  // how far before t0 to read telemetry; default 2h
+	After    time.Duration  // how far after t0; default 15m
+	Checks   []skills.Skill // skills whose checks run on the evidence (all of the space's)
+	Log      *slog.Logger
+}
+
+func (r *EvidenceReasoner) lookback() time.Duration {
+	if r.Lookback > 0 {
+		return r.Lookback
+	}
+	return 2 * time.Hour
+}
+
+func (r *EvidenceReasoner) after() time.Duration {
+	if r.After > 0 {
+		return r.After
+	}
+	return 15 * time.Minute
+}
+
+// Reason implements Reasoner.
+func (r *EvidenceReasoner) Reason(ctx context.Context, t *Task) (*Report, error) {
+	g, err := r.gather(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	t.Status(ctx, PhaseAnalyse, fmt.Sprintf("Looking for anomaly onsets in %d series", len(g.series)))
+	a := r.analyse(ctx, t, g)
+	t.Status(ctx, PhaseMitigate, "Writing the mitigation plan")
+	rep := &Report{Title: t.Investigation.Title, Reasoner: "evidence", Hypotheses: a.hypotheses, Gaps: a.gaps}
+	if len(rep.Hypotheses) == 0 {
+		rep.Summary = "No anomaly, change or error message around the alert explains it; the evidence is listed under gaps."
+		rep.Gaps = append(rep.Gaps, "nothing anomalous was found in the inspected telemetry")
+		return rep, nil
+	}
+	top := rep.Hypotheses[0]
+	rep.Summary = summarise(top, a)
+	rep.Plan = planFor(top, a)
+	return rep, nil
+}
+
+// anomalyObs is one anomalous series.
+type anomalyObs struct {
+	resource string // the resource it is evidence about
+	origin   string // the resource that reported it (differs for client-side metrics)
+	series   *gotSeries
+	signal   Signal
+	res      anomaly.Result
+	strength float64 // 0..1
+	benign   bool    // moved in the harmless direction (CPU falling in a starved pod)
+}
+
+// logGroup is one message template on one resource.
+type logGroup struct {
+	resource string
+	template string
+	example  string
+	level    string
+	count    int
+	first    time.Time
+	last     time.Time
+	isNew    bool
+	call     string
+	mentions []string // other resources the message names
+}
+
+// suspect accumulates the evidence about one resource.
+type suspect struct {
+	id        string
+	anomalies []*anomalyObs
+	own       float64 // strongest own anomaly
+	causal    bool    // has a cause-like anomaly (saturation, throttling, memory, ...)
+	onset     time.Time
+	changes   []changeHit
+	change    float64
+	logs      []*logGroup
+	log       float64
+	rules     []skills.Finding
+	rule      float64
+	explain   float64
+	loadFor   []string // shared dependencies it overloaded
+	victimOf  string   // an anomalous callee that moved first
+	score     float64
+	cats      map[string]float64
+	evidence  []Evidence
+}
+
+type changeHit struct {
+	c        *gotChange
+	strength float64
+	gap      time.Duration // from the change to the onset it precedes
+}
+
+type analysis struct {
+	g          *gathered
+	suspects   map[string]*suspect
+	minOnset   time.Time
+	hypotheses []Hypothesis
+	gaps       []string
+	anomalous  []string
+}
+
+// analyse turns gathered evidence into ranked hypotheses.
+func (r *EvidenceReasoner) analyse(ctx context.Context, t *Task, g *gathered) *analysis {
+	a := &analysis{g: g, suspects: map[string]*suspect{}}
+	sus := func(id string) *suspect {
+		s := a.suspects[id]
+		if s == nil {
+			s = &suspect{id: id, cats: map[string]float64{}}
+			a.suspects[id] = s
+		}
+		return s
+	}
+	byName := resourcesByName(g)
+
+	// 1. Anomaly onsets.
+	opt := anomaly.Options{Incident: g.t0, Lookback: r.lookback(), After: r.after()}
+	for i := range g.series {
+		s := &g.series[i]
+		pts := make([]anomaly.Point, len(s.Points))
+		for j, p := range s.Points {
+			pts[j] = anomaly.Point{T: p.T, V: p.V}
+		}
+		res := anomaly.Detect(pts, opt)
+		if !res.Anomalous {
+			continue
+		}
+		sig := ClassifySignal(s.Name, s.Unit)
+		bad := badDirection(s.Name, sig)
+		ob := &anomalyObs{resource: s.Resource, origin: s.Resource, series: s, signal: sig, res: res}
+		ob.strength = squash(res.Score)
+		if bad != 0 && res.Direction != bad {
+			ob.benign = true
+			ob.strength *= 0.25
+		}
+		if res.Kind == anomaly.Spike && !res.End.IsZero() && res.End.Before(g.t0.Add(-5*time.Minute)) {
+			ob.strength *= 0.3 // a blip that was over well before the incident
+		}
+		if target := peerOf(s, byName); target != "" && target != s.Resource {
+			ob.resource = target // a caller's view of its callee
+			ob.strength *= 0.8
+		}
+		sp := sus(ob.resource)
+		sp.anomalies = append(sp.anomalies, ob)
+	}
+	for _, s := range a.suspects {
+		weighed := 0.0
+		for _, ob := range s.anomalies {
+			w := ob.strength
+			if !ob.signal.Causal() {
+				w *= 0.75
+			}
+			if w > weighed {
+				weighed = w
+			}
+			if ob.signal.Causal() && !ob.benign && ob.strength >= 0.5 {
+				s.causal = true
+			}
+			if ob.strength >= 0.35 && !ob.benign && (s.onset.IsZero() || ob.res.Onset.Before(s.onset)) {
+				s.onset = ob.res.Onset
+			}
+		}
+		s.own = weighed
+		if !s.onset.IsZero() {
+			a.anomalous = append(a.anomalous, s.id)
+			if a.minOnset.IsZero() || s.onset.Before(a.minOnset) {
+				a.minOnset = s.onset
+			}
+		}
+	}
+	sort.Strings(a.anomalous)
+	if len(a.anomalous) > 0 {
+		first := a.suspects[a.anomalous[0]]
+		for _, id := range a.anomalous {
+			if a.suspects[id].onset.Before(first.onset) {
+				first = a.suspects[id]
+			}
+		}
+		if ob := strongest(first.anomalies); ob != nil {
+			t.Finding(ctx, anomalyEvidence(ob))
+		}
+	}
+
+	// 2. Logs: new message templates.
+	for _, lg := range groupLogs(g, byName) {
+		if !lg.isNew {
+			continue
+		}
+		w := 0.6
+		if levelRank(lg.level) >= levelRank("error") {
+			w = 1
+		}
+		for _, id := range append([]string{lg.resource}, lg.mentions...) {
+			sp := sus(id)
+			sp.logs = append(sp.logs, lg)
+			if id != lg.resource {
+				w *= 0.8
+			}
+			sp.log = math.Max(sp.log, w)
+		}
+	}
+
+	// 3. Changes that precede an onset in their own blast radius.
+	incidentStart := a.minOnset
+	if incidentStart.IsZero() {
+		incidentStart = g.t0
+	}
+	for i := range g.changes {
+		c := &g.changes[i]
+		if c.T.After(incidentStart.Add(2 * time.Minute)) {
+			continue // after the trouble began: a response, not a cause
+		}
+		onset := a.impactOnset(c.Resource, c.T)
+		if onset.IsZero() {
+			continue
+		}
+		gap := onset.Sub(c.T)
+		if gap < -2*time.Minute || gap > 90*time.Minute {
+			continue
+		}
+		strength := 1 - math.Max(0, gap.Minutes()-5)/120
+		sp := sus(c.Resource)
+		sp.changes = append(sp.changes, changeHit{c: c, strength: strength, gap: gap})
+		sp.change = math.Max(sp.change, strength)
+	}
+
+	// 4. Rule findings from skills' checks.
+	obs := a.observations(g)
+	for _, f := range skills.Evaluate(r.Checks, obs) {
+		sp := sus(f.Resource)
+		sp.rules = append(sp.rules, f)
+		sp.rule = math.Min(1, sp.rule+0.6)
+	}
+
+	// 5. Load sources and victims through the topology.
+	a.causalOrder()
+
+	// 6. Score and rank.
+	var ranked []*suspect
+	for _, s := range a.suspects {
+		if s.own == 0 && s.change == 0 && s.log == 0 && s.rule == 0 {
+			continue
+		}
+		a.score(s, g)
+		ranked = append(ranked, s)
+	}
+	sort.Slice(ranked, func(i, j int) bool {
+		if ranked[i].score != ranked[j].score {
+			return ranked[i].score > ranked[j].score
+		}
+		return ranked[i].id < ranked[j].id
+	})
+	if len(ranked) > 5 {
+		ranked = ranked[:5]
+	}
+	for i, s := range ranked {
+		if i < 3 {
+			r.inspectSpec(ctx, t, g, s)
+		}
+		a.categorise(s)
+		h := a.hypothesis(s)
+		a.hypotheses = append(a.hypotheses, h)
+	}
+	// Confidence: relative to the runner-up, capped by the absolute score.
+	for i := range a.hypotheses {
+		s := ranked[i]
+		margin := 1.0
+		if i == 0 && len(ranked) > 1 {
+			margin = 0.5 + 0.5*math.Min(1, (s.score-ranked[1].score)/math.Max(s.score, 1e-9)*3)
+		} else if i > 0 {
+			margin = 0.6
+		}
+		a.hypotheses[i].Confidence = math.Round(math.Min(0.95, s.score*margin)*100) / 100
+	}
+	if top := ranked; len(top) > 0 {
+		for _, ev := range a.hypotheses[0].Evidence {
+			if ev.Kind == "change" || ev.Kind == "rule" || ev.Kind == "log" {
+				t.Finding(ctx, ev)
+				break
+			}
+		}
+	}
+	if len(g.noData) > 0 {
+		a.gaps = append(a.gaps, fmt.Sprintf("no metrics for %d resources: %s", len(g.noData), strings.Join(short(g.noData, 4), ", ")))
+	}
+	return a
+}
+
+// impactOnset is the earliest anomaly onset at or after a change's time in
+// the resources the change could affect: the resource itself, what depends
+// on it, and — for shared infrastructure — what shares it.
+func (a *analysis) impactOnset(id string, after time.Time) time.Time {
+	var best time.Time
+	consider := func(x string) {
+		s := a.suspects[x]
+		if s == nil || s.onset.IsZero() || s.onset.Before(after.Add(-2*time.Minute)) {
+			return
+		}
+		if best.IsZero() || s.onset.Before(best) {
+			best = s.onset
+		}
+	}
+	consider(id)
+	for _, h := range a.g.graph.BlastRadius(id) {
+		consider(h.ID)
+	}
+	for _, d := range a.g.graph.Callees(id) {
+		consider(d)
+	}
+	return best
+}
+
+// causalOrder marks load sources and victims.
+func (a *analysis) causalOrder() {
+	g := a.g.graph
+	for _, id := range a.anomalous {
+		s := a.suspects[id]
+		// A callee that went bad no later than s (and not because of s) makes s a victim.
+		for _, h := range g.Reachable(id, topology.Callees, gatherDepth) {
+			d := a.suspects[h.ID]
+			if d == nil || d.onset.IsZero() || !d.causal && d.change == 0 && d.rule == 0 {
+				continue
+			}
+			if !d.onset.After(s.onset.Add(time.Minute)) && s.victimOf == "" {
+				s.victimOf = h.ID
+			}
+		}
+	}
+	// Load sources: a caller whose load rose no later than the callee saturated.
+	for _, id := range a.anomalous {
+		x := a.suspects[id]
+		if !x.causal {
+			continue
+		}
+		for _, c := range g.Callers(id) {
+			cs := a.suspects[c]
+			if cs == nil || cs.onset.IsZero() {
+				continue
+			}
+			if ob := loadRise(cs); ob != nil && !ob.res.Onset.After(x.onset.Add(time.Minute)) {
+				cs.loadFor = append(cs.loadFor, id)
+				if cs.victimOf == id {
+					cs.victimOf = ""
+				}
+				x.victimOf = c
+			}
+		}
+	}
+}
+
+// loadRise returns a suspect's anomaly that is a rise in the load it puts on
+// others (requests, writes, CPU, connections), if any.
+func loadRise(s *suspect) *anomalyObs {
+	var best *anomalyObs
+	for _, ob := range s.anomalies {
+		if ob.benign || ob.res.Direction <= 0 || ob.resource != ob.origin {
+			continue
+		}
+		switch ob.signal {
+		case SignalTraffic, SignalCPU, SignalConnections, SignalCapacity, SignalNetwork, SignalSaturation:
+		default:
+			continue
+		}
+		if best == nil || ob.res.Onset.Before(best.res.Onset) {
+			best = ob
+		}
+	}
+	return best
+}
+
+// score combines a suspect's evidence into one number in about [0, 1].
+func (a *analysis) score(s *suspect, g *gathered) {
+	early := 0.0
+	if !s.onset.IsZero() && !a.minOnset.IsZero() {
+		span := math.Max(g.t0.Sub(a.minOnset).Minutes(), 5)
+		early = 1 - math.Min(1, s.onset.Sub(a.minOnset).Minutes()/span)
+	}
+	// How much of the incident it explains: anomalous resources (and the
+	// alerting ones) that depend on it, or that it overloaded.
+	impact := map[string]bool{s.id: true}
+	for _, h := range g.graph.BlastRadius(s.id) {
+		impact[h.ID] = true
+	}
+	for _, x := range s.loadFor {
+		impact[x] = true
+		for _, h := range g.graph.BlastRadius(x) {
+			impact[h.ID] = true
+		}
+	}
+	n := 0
+	for _, id := range a.anomalous {
+		if impact[id] {
+			n++
+		}
+	}
+	if len(a.anomalous) > 0 {
+		s.explain = float64(n) / float64(len(a.anomalous))
+	}
+	reachesAlert := false
+	for _, f := range g.focus {
+		if impact[f] {
+			reachesAlert = true
+		}
+	}
+	sc := 0.30*s.own + 0.15*early + 0.25*s.explain + 0.25*s.change + 0.12*s.log + 0.15*s.rule
+	if len(s.loadFor) > 0 {
+		sc += 0.15
+	}
+	if s.causal {
+		sc += 0.05
+	}
+	if s.victimOf != "" {
+		sc *= 0.55
+	}
+	if !reachesAlert {
+		sc *= 0.6
+	}
+	s.score = math.Round(sc*1000) / 1000
+}
+
+// resourcesByName maps the names people and metrics use for resources
+// (the name, and the last path element of the id) to resource ids.
+func resourcesByName(g *gathered) map[string]string {
+	m := map[string]string{}
+	for _, n := range g.graph.Nodes() {
+		for _, name := range []string{n.Name, lastElem(n.ID)} {
+			name = strings.ToLower(name)
+			if len(name) < 4 {
+				continue
+			}
+			if prev, ok := m[name]; ok && prev != n.ID {
+				m[name] = "" // ambiguous
+				continue
+			}
+			m[name] = n.ID
+		}
+	}
+	return m
+}
+
+func lastElem(id string) string {
+	if i := strings.LastIndexByte(id, '/'); i >= 0 {
+		return id[i+1:]
+	}
+	return id
+}
+
+// peerLabels are the label names service meshes and client libraries use
+// for the other end of a call.
+var peerLabels = []string{"destination_service", "destination_service_name", "destination_workload",
+	"peer_service", "peer.service", "server_address", "upstream", "upstream_cluster", "target", "callee", "dependency"}
+
+var peerSuffix = regexp.MustCompile(`(?i)_to_([a-z0-9][a-z0-9_.-]+)$`)
+
+// peerOf returns the resource a series describes from the outside: a
+// client-side latency or error series of a caller labelled (or named) with
+// its callee.
+func peerOf(s *gotSeries, byName map[string]string) string {
+	for _, k := range peerLabels {
+		if v, ok := s.Labels[k]; ok {
+			if id := byName[strings.ToLower(v)]; id != "" {
+				return id
+			}
+		}
+	}
+	if m := peerSuffix.FindStringSubmatch(s.Name); m != nil {
+		return byName[strings.ToLower(m[1])]
+	}
+	return ""
+}
+
+// badDirection is the harmful direction of a series; free capacity, balances
+// and headroom hurt when they fall.
+func badDirection(name string, sig Signal) int {
+	n := strings.ToLower(name)
+	for _, w := range []string{"free", "available", "remaining", "balance", "headroom", "idle", "credit"} {
+		if strings.Contains(n, w) {
+			return -1
+		}
+	}
+	return sig.BadDirection()
+}
+
+// squash maps a robust z-score onto (0, 1).
+func squash(z float64) float64 {
+	if z <= 0 {
+		return 0
+	}
+	return 1 - math.Exp(-z/10)
+}
+
+func strongest(obs []*anomalyObs) *anomalyObs {
+	var best *anomalyObs
+	for _, ob := range obs {
+		if ob.benign {
+			continue
+		}
+		if best == nil || ob.strength > best.strength {
+			best = ob
+		}
+	}
+	return best
+}
+
+func levelRank(l string) int {
+	switch strings.ToLower(l) {
+	case "debug", "trace":
+		return 0
+	case "info", "notice":
+		return 1
+	case "warn", "warning":
+		return 2
+	case "error", "err":
+		return 3
+	case "fatal", "critical", "crit", "panic", "emergency":
+		return 4
+	}
+	return 1
+}
