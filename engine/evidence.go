@@ -185,16 +185,20 @@ func (r *EvidenceReasoner) analyse(ctx context.Context, t *Task, g *gathered) *a
 		weighed := 0.0
 		for _, ob := range s.anomalies {
 			w := ob.strength
-			if !ob.signal.Causal() {
+			switch {
+			case ob.signal == SignalTraffic && ob.res.Direction < 0:
+				w *= 0.4 // fewer requests arriving: usually a caller's failure seen downstream
+			case !ob.signal.Causal():
 				w *= 0.75
 			}
 			if w > weighed {
 				weighed = w
 			}
-			if ob.signal.Causal() && !ob.benign && ob.strength >= 0.5 {
+			if ob.signal.Causal() && !ob.benign && ob.strength >= 0.3 {
 				s.causal = true
 			}
-			if ob.strength >= 0.35 && !ob.benign && (s.onset.IsZero() || ob.res.Onset.Before(s.onset)) {
+			if ob.strength >= 0.3 && !ob.benign && ob.res.Kind != anomaly.Spike && !(ob.signal == SignalTraffic && ob.res.Direction < 0) &&
+				(s.onset.IsZero() || ob.res.Onset.Before(s.onset)) {
 				s.onset = ob.res.Onset
 			}
 		}
@@ -256,7 +260,9 @@ func (r *EvidenceReasoner) analyse(ctx context.Context, t *Task, g *gathered) *a
 		if gap < -2*time.Minute || gap > 90*time.Minute {
 			continue
 		}
-		strength := 1 - math.Max(0, gap.Minutes()-5)/120
+		// The closer a change is to the onset, the likelier it is the cause;
+		// a slow burn (a leak) can take an hour to show.
+		strength := math.Exp(-math.Max(0, gap.Minutes()-5) / 40)
 		sp := sus(c.Resource)
 		sp.changes = append(sp.changes, changeHit{c: c, strength: strength, gap: gap})
 		sp.change = math.Max(sp.change, strength)
@@ -375,7 +381,17 @@ func (a *analysis) causalOrder() {
 			if cs == nil || cs.onset.IsZero() {
 				continue
 			}
-			if ob := loadRise(cs); ob != nil && !ob.res.Onset.After(x.onset.Add(time.Minute)) {
+			ob := loadRise(cs)
+			if ob == nil || ob.res.Onset.After(x.onset.Add(time.Minute)) {
+				continue
+			}
+			// At the same moment, a caller's modest rise is more likely the
+			// callee's trouble seen from outside than its cause: it must be
+			// at least comparable to the callee's own change.
+			if !ob.res.Onset.Before(x.onset.Add(-time.Minute)) && ob.res.Score < 0.5*maxScore(x) {
+				continue
+			}
+			{
 				cs.loadFor = append(cs.loadFor, id)
 				if cs.victimOf == id {
 					cs.victimOf = ""
@@ -384,6 +400,16 @@ func (a *analysis) causalOrder() {
 			}
 		}
 	}
+}
+
+func maxScore(s *suspect) float64 {
+	m := 0.0
+	for _, ob := range s.anomalies {
+		if !ob.benign && ob.res.Score > m {
+			m = ob.res.Score
+		}
+	}
+	return m
 }
 
 // loadRise returns a suspect's anomaly that is a rise in the load it puts on
@@ -440,7 +466,12 @@ func (a *analysis) score(s *suspect, g *gathered) {
 			reachesAlert = true
 		}
 	}
-	sc := 0.30*s.own + 0.15*early + 0.25*s.explain + 0.25*s.change + 0.12*s.log + 0.15*s.rule
+	// The suspect's own evidence, combined as independent signals
+	// (noisy-OR), then weighed by how much of the incident it explains and
+	// how early it moved: a barely anomalous resource deep in the graph
+	// explains everything in theory and nothing in fact.
+	ev := 1 - (1-0.9*s.own)*(1-s.change)*(1-0.6*s.log)*(1-0.6*s.rule)
+	sc := ev * (0.5 + 0.3*s.explain + 0.2*early)
 	if len(s.loadFor) > 0 {
 		sc += 0.15
 	}
@@ -519,12 +550,15 @@ func badDirection(name string, sig Signal) int {
 	return sig.BadDirection()
 }
 
-// squash maps a robust z-score onto (0, 1).
+// squash maps a robust z-score onto [0, 1] on a log scale: z=4 (the
+// detection threshold) gives about 0.23, z=30 0.5, z=1000 and more 1. A log
+// scale keeps a resource whose CPU went from idle to its limit (z in the
+// thousands) apart from one that moved by a few deviations.
 func squash(z float64) float64 {
 	if z <= 0 {
 		return 0
 	}
-	return 1 - math.Exp(-z/10)
+	return math.Min(1, math.Log10(1+z)/3)
 }
 
 func strongest(obs []*anomalyObs) *anomalyObs {

@@ -145,6 +145,9 @@ func setOf(path, root string) string {
 	if root == "" {
 		return "built-in"
 	}
+	if abs, err := filepath.Abs(root); err == nil {
+		root = abs
+	}
 	rel, err := filepath.Rel(root, filepath.Dir(path))
 	if err != nil || rel == "." {
 		return filepath.Base(root)

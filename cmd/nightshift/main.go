@@ -74,6 +74,7 @@ func newRoot(e env) *cobra.Command {
 		journalCmd(e),
 		benchCmd(e),
 		evalCmd(e),
+		investigateCmd(e),
 	)
 	return root
 }
