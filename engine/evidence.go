@@ -130,6 +130,7 @@ type changeHit struct {
 }
 
 type analysis struct {
+	log        *slog.Logger
 	g          *gathered
 	suspects   map[string]*suspect
 	minOnset   time.Time
@@ -140,7 +141,7 @@ type analysis struct {
 
 // analyse turns gathered evidence into ranked hypotheses.
 func (r *EvidenceReasoner) analyse(ctx context.Context, t *Task, g *gathered) *analysis {
-	a := &analysis{g: g, suspects: map[string]*suspect{}}
+	a := &analysis{g: g, suspects: map[string]*suspect{}, log: r.Log}
 	sus := func(id string) *suspect {
 		s := a.suspects[id]
 		if s == nil {
@@ -163,7 +164,7 @@ func (r *EvidenceReasoner) analyse(ctx context.Context, t *Task, g *gathered) *a
 		if !res.Anomalous {
 			continue
 		}
-		sig := ClassifySignal(s.Name, s.Unit)
+		sig := ClassifySeries(s.Series)
 		bad := badDirection(s.Name, sig)
 		ob := &anomalyObs{resource: s.Resource, origin: s.Resource, series: s, signal: sig, res: res}
 		ob.strength = squash(res.Score)
@@ -270,10 +271,27 @@ func (r *EvidenceReasoner) analyse(ctx context.Context, t *Task, g *gathered) *a
 
 	// 4. Rule findings from skills' checks.
 	obs := a.observations(g)
+	mentions := map[string][]string{} // log text → resources it names
+	for _, s := range a.suspects {
+		for _, lg := range s.logs {
+			mentions[lg.resource+"\x00"+lg.example] = lg.mentions
+		}
+	}
 	for _, f := range skills.Evaluate(r.Checks, obs) {
 		sp := sus(f.Resource)
 		sp.rules = append(sp.rules, f)
 		sp.rule = math.Min(1, sp.rule+0.6)
+		// A log line about another resource ("x509 ... addr=catalog-db...")
+		// is evidence about that resource too.
+		if f.Observation.Kind == skills.KindLog {
+			for _, m := range mentions[f.Resource+"\x00"+f.Observation.Text] {
+				mp := sus(m)
+				mf := f
+				mf.Resource = m
+				mp.rules = append(mp.rules, mf)
+				mp.rule = math.Min(1, mp.rule+0.5)
+			}
+		}
 	}
 
 	// 5. Load sources and victims through the topology.
@@ -294,6 +312,12 @@ func (r *EvidenceReasoner) analyse(ctx context.Context, t *Task, g *gathered) *a
 		}
 		return ranked[i].id < ranked[j].id
 	})
+	if r.Log != nil && r.Log.Enabled(ctx, slog.LevelDebug) {
+		for _, s := range ranked {
+			r.Log.Debug("suspect", "id", s.id, "score", s.score, "own", s.own, "change", s.change, "log", s.log, "rule", s.rule,
+				"explain", s.explain, "onset", s.onset.Format("15:04:05"), "causal", s.causal, "victimOf", s.victimOf, "loadFor", s.loadFor)
+		}
+	}
 	if len(ranked) > 5 {
 		ranked = ranked[:5]
 	}
@@ -365,9 +389,18 @@ func (a *analysis) causalOrder() {
 			if d == nil || d.onset.IsZero() || !d.causal && d.change == 0 && d.rule == 0 {
 				continue
 			}
-			if !d.onset.After(s.onset.Add(time.Minute)) && s.victimOf == "" {
-				s.victimOf = h.ID
+			if d.onset.After(s.onset.Add(time.Minute)) || s.victimOf != "" {
+				continue
 			}
+			// A change of s that came before d went bad explains d: s
+			// changed how it uses d (a flag that issues heavier queries).
+			if changedBefore(s, d.onset) && !changedBefore(d, d.onset) {
+				if d.victimOf == "" {
+					d.victimOf = id
+				}
+				continue
+			}
+			s.victimOf = h.ID
 		}
 	}
 	// Load sources: a caller whose load rose no later than the callee saturated.
@@ -378,20 +411,23 @@ func (a *analysis) causalOrder() {
 		}
 		for _, c := range g.Callers(id) {
 			cs := a.suspects[c]
-			if cs == nil || cs.onset.IsZero() {
+			if cs == nil || cs.onset.IsZero() || isEntryPoint(g, c) {
 				continue
 			}
 			ob := loadRise(cs)
 			if ob == nil || ob.res.Onset.After(x.onset.Add(time.Minute)) {
 				continue
 			}
-			// At the same moment, a caller's modest rise is more likely the
-			// callee's trouble seen from outside than its cause: it must be
-			// at least comparable to the callee's own change.
-			if !ob.res.Onset.Before(x.onset.Add(-time.Minute)) && ob.res.Score < 0.5*maxScore(x) {
+			// A caller's modest rise is more likely noise, or the callee's
+			// trouble seen from outside, than its cause: it must be strong
+			// and comparable to the callee's own change.
+			if ob.strength < 0.45 || ob.strength < 0.6*squash(maxScore(x)) {
 				continue
 			}
 			{
+				if a.log != nil {
+					a.log.Debug("load source", "caller", c, "callee", id, "series", ob.series.Name, "labels", ob.series.Labels, "z", ob.res.Score, "onset", ob.res.Onset, "callee_onset", x.onset, "callee_max", maxScore(x))
+				}
 				cs.loadFor = append(cs.loadFor, id)
 				if cs.victimOf == id {
 					cs.victimOf = ""
@@ -412,6 +448,30 @@ func maxScore(s *suspect) float64 {
 	return m
 }
 
+// changedBefore reports whether a suspect has a strong change before t.
+func changedBefore(s *suspect, t time.Time) bool {
+	for _, ch := range s.changes {
+		if ch.strength >= 0.3 && !ch.c.T.After(t) {
+			return true
+		}
+	}
+	return false
+}
+
+// isEntryPoint reports whether a resource only forwards users' traffic (a
+// load balancer, API gateway, ingress, CDN): more traffic through it is
+// demand, not a cause; the cause is whatever could not take the demand.
+func isEntryPoint(g *topology.Graph, id string) bool {
+	n, _ := g.Node(id)
+	s := strings.ToLower(n.Type + " " + id)
+	for _, w := range []string{"elb", "alb", "nlb", "loadbalancer", "load-balancer", "apigateway", "api-gateway", "ingress", "cloudfront", "cdn", "front-door"} {
+		if strings.Contains(s, w) {
+			return true
+		}
+	}
+	return false
+}
+
 // loadRise returns a suspect's anomaly that is a rise in the load it puts on
 // others (requests, writes, CPU, connections), if any.
 func loadRise(s *suspect) *anomalyObs {
@@ -421,7 +481,7 @@ func loadRise(s *suspect) *anomalyObs {
 			continue
 		}
 		switch ob.signal {
-		case SignalTraffic, SignalCPU, SignalConnections, SignalCapacity, SignalNetwork, SignalSaturation:
+		case SignalTraffic, SignalCPU, SignalCapacity, SignalNetwork, SignalSaturation:
 		default:
 			continue
 		}
@@ -438,6 +498,9 @@ func (a *analysis) score(s *suspect, g *gathered) {
 	if !s.onset.IsZero() && !a.minOnset.IsZero() {
 		span := math.Max(g.t0.Sub(a.minOnset).Minutes(), 5)
 		early = 1 - math.Min(1, s.onset.Sub(a.minOnset).Minutes()/span)
+	}
+	if s.change > 0 && (a.minOnset.IsZero() || changedBefore(s, a.minOnset.Add(time.Minute))) {
+		early = math.Max(early, s.change) // it changed before anything went wrong
 	}
 	// How much of the incident it explains: anomalous resources (and the
 	// alerting ones) that depend on it, or that it overloaded.
@@ -491,17 +554,28 @@ func (a *analysis) score(s *suspect, g *gathered) {
 // (the name, and the last path element of the id) to resource ids.
 func resourcesByName(g *gathered) map[string]string {
 	m := map[string]string{}
-	for _, n := range g.graph.Nodes() {
-		for _, name := range []string{n.Name, lastElem(n.ID)} {
+	// The last element of an id ("aws/rds/catalog-db") names a resource
+	// better than a display name that several resources may share (a
+	// security group called after the database it guards), so ids go first.
+	for pass := 0; pass < 2; pass++ {
+		seen := map[string]bool{}
+		for _, n := range g.graph.Nodes() {
+			name := lastElem(n.ID)
+			if pass == 1 {
+				name = n.Name
+			}
 			name = strings.ToLower(name)
-			if len(name) < 4 {
+			if len(name) < 4 || (pass == 1 && m[name] != "" && !seen[name]) {
 				continue
 			}
-			if prev, ok := m[name]; ok && prev != n.ID {
-				m[name] = "" // ambiguous
+			if prev, ok := m[name]; ok && prev != n.ID && seen[name] {
+				m[name] = "" // ambiguous within this pass
 				continue
 			}
-			m[name] = n.ID
+			if _, ok := m[name]; !ok || seen[name] || pass == 0 {
+				m[name] = n.ID
+				seen[name] = true
+			}
 		}
 	}
 	return m
@@ -517,7 +591,7 @@ func lastElem(id string) string {
 // peerLabels are the label names service meshes and client libraries use
 // for the other end of a call.
 var peerLabels = []string{"destination_service", "destination_service_name", "destination_workload",
-	"peer_service", "peer.service", "server_address", "upstream", "upstream_cluster", "target", "callee", "dependency"}
+	"peer_service", "server_address", "net_peer_name", "upstream", "upstream_cluster", "target", "callee", "dependency"}
 
 var peerSuffix = regexp.MustCompile(`(?i)_to_([a-z0-9][a-z0-9_.-]+)$`)
 
@@ -525,11 +599,13 @@ var peerSuffix = regexp.MustCompile(`(?i)_to_([a-z0-9][a-z0-9_.-]+)$`)
 // client-side latency or error series of a caller labelled (or named) with
 // its callee.
 func peerOf(s *gotSeries, byName map[string]string) string {
-	for _, k := range peerLabels {
-		if v, ok := s.Labels[k]; ok {
-			if id := byName[strings.ToLower(v)]; id != "" {
-				return id
-			}
+	for k, v := range s.Labels {
+		k = strings.ReplaceAll(strings.ToLower(k), ".", "_")
+		if !contains(peerLabels, k) {
+			continue
+		}
+		if id := byName[strings.ToLower(v)]; id != "" {
+			return id
 		}
 	}
 	if m := peerSuffix.FindStringSubmatch(s.Name); m != nil {

@@ -48,8 +48,15 @@ func groupLogs(g *gathered, byName map[string]string) []*logGroup {
 			lg = &logGroup{resource: e.Resource, template: template(e.Message), example: e.Message, level: e.Level,
 				first: e.T, last: e.T, call: e.call}
 			groups[key] = lg
-			for _, tok := range reToken.FindAllString(strings.ToLower(e.Message), -1) {
+			lower := strings.ToLower(e.Message)
+			for _, tok := range reToken.FindAllString(lower, -1) {
 				if id := byName[tok]; id != "" && id != e.Resource && !contains(lg.mentions, id) {
+					lg.mentions = append(lg.mentions, id)
+				}
+			}
+			// Host names ("api.paygate.example") span several tokens.
+			for name, id := range byName {
+				if id != "" && id != e.Resource && strings.Contains(name, ".") && strings.Contains(lower, name) && !contains(lg.mentions, id) {
 					lg.mentions = append(lg.mentions, id)
 				}
 			}

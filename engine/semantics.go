@@ -100,3 +100,26 @@ func (s Signal) Causal() bool {
 	}
 	return false
 }
+
+// outcomeLabels are the label names that split a request series by outcome.
+var outcomeLabels = []string{"code", "status", "status_code", "status_class", "http_status", "http.response.status_class",
+	"http.response.status_code", "http_response_status_code", "response_code", "outcome", "result"}
+
+// ClassifySeries is ClassifySignal that also reads outcome labels: a request
+// counter labelled code="5xx" or outcome="SERVER_ERROR" counts errors.
+func ClassifySeries(s Series) Signal {
+	for _, k := range outcomeLabels {
+		v := strings.ToLower(s.Labels[k])
+		if v == "" {
+			continue
+		}
+		switch {
+		case strings.HasPrefix(v, "5") || strings.Contains(v, "error") || strings.Contains(v, "fail") ||
+			strings.Contains(v, "exception") || strings.Contains(v, "fault"):
+			return SignalErrors
+		case strings.HasPrefix(v, "2") || v == "success" || v == "ok" || v == "succeeded":
+			return SignalTraffic
+		}
+	}
+	return ClassifySignal(s.Name, s.Unit)
+}

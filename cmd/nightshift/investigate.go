@@ -37,7 +37,11 @@ printing progress as it streams and the final report as Markdown.`,
 			if !asJSON {
 				progress = &textProgress{w: e.stdout}
 			}
-			run, err := playScenario(cmd.Context(), l, progress, slog.New(slog.DiscardHandler))
+			log := slog.New(slog.DiscardHandler)
+			if e.getenv("NIGHTSHIFT_DEBUG") != "" {
+				log = slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+			}
+			run, err := playScenario(cmd.Context(), l, progress, log)
 			if err != nil {
 				return err
 			}
