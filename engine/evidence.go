@@ -244,6 +244,10 @@ func (r *EvidenceReasoner) analyse(ctx context.Context, t *Task, g *gathered) *a
 	}
 
 	// 3. Changes that precede an onset in their own blast radius.
+	measured := map[string]bool{}
+	for _, sr := range g.series {
+		measured[sr.Resource] = true
+	}
 	incidentStart := a.minOnset
 	if incidentStart.IsZero() {
 		incidentStart = g.t0
@@ -265,6 +269,12 @@ func (r *EvidenceReasoner) analyse(ctx context.Context, t *Task, g *gathered) *a
 		// a slow burn (a leak) can take an hour to show.
 		strength := math.Exp(-math.Max(0, gap.Minutes()-5) / 40)
 		sp := sus(c.Resource)
+		// A measured resource that did not itself change behaviour after
+		// its change is an unlikely cause; a resource that cannot be
+		// measured (a security group, a role) is judged by its impact alone.
+		if measured[c.Resource] && sp.onset.IsZero() {
+			strength *= 0.35
+		}
 		sp.changes = append(sp.changes, changeHit{c: c, strength: strength, gap: gap})
 		sp.change = math.Max(sp.change, strength)
 	}
@@ -386,7 +396,7 @@ func (a *analysis) causalOrder() {
 		// A callee that went bad no later than s (and not because of s) makes s a victim.
 		for _, h := range g.Reachable(id, topology.Callees, gatherDepth) {
 			d := a.suspects[h.ID]
-			if d == nil || d.onset.IsZero() || !d.causal && d.change == 0 && d.rule == 0 {
+			if d == nil || d.onset.IsZero() || !d.causal && d.change == 0 && d.rule == 0 && d.own < 0.4 {
 				continue
 			}
 			if d.onset.After(s.onset.Add(time.Minute)) || s.victimOf != "" {
@@ -451,7 +461,7 @@ func maxScore(s *suspect) float64 {
 // changedBefore reports whether a suspect has a strong change before t.
 func changedBefore(s *suspect, t time.Time) bool {
 	for _, ch := range s.changes {
-		if ch.strength >= 0.3 && !ch.c.T.After(t) {
+		if ch.strength >= 0.3 && !ch.c.T.After(t.Add(2*time.Minute)) {
 			return true
 		}
 	}
