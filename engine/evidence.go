@@ -404,7 +404,7 @@ func (a *analysis) causalOrder() {
 			}
 			// A change of s that came before d went bad explains d: s
 			// changed how it uses d (a flag that issues heavier queries).
-			if changedBefore(s, d.onset) && !changedBefore(d, d.onset) {
+			if changedBefore(s, d.onset, 0.6) && !changedBefore(d, d.onset, 0.3) {
 				if d.victimOf == "" {
 					d.victimOf = id
 				}
@@ -459,9 +459,9 @@ func maxScore(s *suspect) float64 {
 }
 
 // changedBefore reports whether a suspect has a strong change before t.
-func changedBefore(s *suspect, t time.Time) bool {
+func changedBefore(s *suspect, t time.Time, min float64) bool {
 	for _, ch := range s.changes {
-		if ch.strength >= 0.3 && !ch.c.T.After(t.Add(2*time.Minute)) {
+		if ch.strength >= min && !ch.c.T.After(t.Add(2*time.Minute)) {
 			return true
 		}
 	}
@@ -509,7 +509,7 @@ func (a *analysis) score(s *suspect, g *gathered) {
 		span := math.Max(g.t0.Sub(a.minOnset).Minutes(), 5)
 		early = 1 - math.Min(1, s.onset.Sub(a.minOnset).Minutes()/span)
 	}
-	if s.change > 0 && (a.minOnset.IsZero() || changedBefore(s, a.minOnset.Add(time.Minute))) {
+	if s.change > 0 && (a.minOnset.IsZero() || changedBefore(s, a.minOnset.Add(time.Minute), 0.3)) {
 		early = math.Max(early, s.change) // it changed before anything went wrong
 	}
 	// How much of the incident it explains: anomalous resources (and the
