@@ -160,12 +160,17 @@ func (r *EvidenceReasoner) analyse(ctx context.Context, t *Task, g *gathered) *a
 		for j, p := range s.Points {
 			pts[j] = anomaly.Point{T: p.T, V: p.V}
 		}
+		sig := ClassifySeries(s.Series)
+		bad := badDirection(s.Name, sig)
 		res := anomaly.Detect(pts, opt)
+		if bad < 0 {
+			if ex := exhaustion(s.Points, g); ex.Anomalous && (!res.Anomalous || res.Score < ex.Score) {
+				res = ex
+			}
+		}
 		if !res.Anomalous {
 			continue
 		}
-		sig := ClassifySeries(s.Series)
-		bad := badDirection(s.Name, sig)
 		ob := &anomalyObs{resource: s.Resource, origin: s.Resource, series: s, signal: sig, res: res}
 		ob.strength = squash(res.Score)
 		if bad != 0 && res.Direction != bad {
@@ -394,9 +399,10 @@ func (a *analysis) causalOrder() {
 	for _, id := range a.anomalous {
 		s := a.suspects[id]
 		// A callee that went bad no later than s (and not because of s) makes s a victim.
+		explained := map[string]bool{} // callees s's own change explains, and what lies behind them
 		for _, h := range g.Reachable(id, topology.Callees, gatherDepth) {
 			d := a.suspects[h.ID]
-			if d == nil || d.onset.IsZero() || !d.causal && d.change == 0 && d.rule == 0 && d.own < 0.4 {
+			if explained[h.ID] || d == nil || d.onset.IsZero() || !d.causal && d.change == 0 && d.rule == 0 && d.own < 0.4 {
 				continue
 			}
 			if d.onset.After(s.onset.Add(time.Minute)) || s.victimOf != "" {
@@ -404,9 +410,14 @@ func (a *analysis) causalOrder() {
 			}
 			// A change of s that came before d went bad explains d: s
 			// changed how it uses d (a flag that issues heavier queries).
-			if changedBefore(s, d.onset, 0.6) && !changedBefore(d, d.onset, 0.3) {
+			if h.Hops == 1 && !s.onset.After(d.onset.Add(2*time.Minute)) &&
+				changedBefore(s, d.onset, 0.6) && !changedBefore(d, d.onset, 0.3) {
 				if d.victimOf == "" {
 					d.victimOf = id
+				}
+				explained[h.ID] = true
+				for _, b := range g.Reachable(h.ID, topology.Callees, gatherDepth) {
+					explained[b.ID] = true
 				}
 				continue
 			}
@@ -439,8 +450,8 @@ func (a *analysis) causalOrder() {
 					a.log.Debug("load source", "caller", c, "callee", id, "series", ob.series.Name, "labels", ob.series.Labels, "z", ob.res.Score, "onset", ob.res.Onset, "callee_onset", x.onset, "callee_max", maxScore(x))
 				}
 				cs.loadFor = append(cs.loadFor, id)
-				if cs.victimOf == id {
-					cs.victimOf = ""
+				if cs.victimOf == id || g.Reachable(id, topology.Callees, gatherDepth) != nil && reaches(g, id, cs.victimOf) {
+					cs.victimOf = "" // what it overloaded, and what lies behind that, cannot make it a victim
 				}
 				x.victimOf = c
 			}
@@ -456,6 +467,46 @@ func maxScore(s *suspect) float64 {
 		}
 	}
 	return m
+}
+
+// exhaustion detects a balance, credit or free capacity that ran out around
+// the incident after draining for longer than the window shows: no change
+// point, but a floor reached. The onset is when it hit the floor.
+func exhaustion(pts []Point, g *gathered) anomaly.Result {
+	var hi float64
+	var first *Point
+	for i := range pts {
+		p := &pts[i]
+		if p.T.Before(g.start) || p.T.After(g.end) {
+			continue
+		}
+		if first == nil {
+			first = p
+		}
+		hi = math.Max(hi, p.V)
+	}
+	if first == nil || hi <= 0 || first.V < 0.3*hi {
+		return anomaly.Result{}
+	}
+	floor := 0.05 * hi
+	for _, p := range pts {
+		if p.T.Before(g.t0.Add(-30*time.Minute)) || p.T.After(g.end) || p.V > floor {
+			continue
+		}
+		return anomaly.Result{Anomalous: true, Kind: anomaly.Ramp, Onset: p.T, Direction: -1, Score: 1000,
+			Before: first.V, After: p.V}
+	}
+	return anomaly.Result{}
+}
+
+// reaches reports whether to is among from's transitive callees.
+func reaches(g *topology.Graph, from, to string) bool {
+	for _, h := range g.Reachable(from, topology.Callees, gatherDepth) {
+		if h.ID == to {
+			return true
+		}
+	}
+	return false
 }
 
 // changedBefore reports whether a suspect has a strong change before t.

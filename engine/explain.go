@@ -210,6 +210,12 @@ func (r *EvidenceReasoner) inspectSpec(ctx context.Context, t *Task, g *gathered
 			}
 			s.evidence = append(s.evidence, Evidence{Kind: "spec", Resource: s.id, Call: ref, Weight: 1,
 				Summary: fmt.Sprintf("%s %s has its own CPU limit of %s and is throttled at it (limits apply per container, so pod-level CPU looks normal)", role, c.name, c.cpuLimit)})
+			if role == "container" {
+				// The main container at its limit: too small a limit, or
+				// too few replicas for the load. Other evidence decides.
+				s.cats["resource-limits"] += 0.4
+				continue
+			}
 			s.cats["resource-limits"] += 1.5
 			s.rule = math.Min(1, s.rule+0.5)
 		}
@@ -232,53 +238,107 @@ func (r *EvidenceReasoner) inspectSpec(ctx context.Context, t *Task, g *gathered
 }
 
 // categorise votes for a suspect's root-cause category from its evidence.
+// Each kind of evidence votes once per category, so one observation seen
+// three ways (a metric, the skill rule on it, the spec) does not outvote
+// everything else.
 func (a *analysis) categorise(s *suspect) {
+	rules := map[string]float64{}
 	for _, f := range s.rules {
-		s.cats[f.Category] += 2
+		if f.Observation.Kind == skills.KindChange {
+			continue // the change votes itself, below
+		}
+		rules[f.Category] = math.Min(4, rules[f.Category]+2)
+	}
+	for c, v := range rules {
+		s.cats[c] += v
 	}
 	for _, ch := range s.changes {
-		s.cats[changeCategory(ch.c.Change)] += 1.5 * ch.strength
+		w := 2 * ch.strength
+		if len(s.loadFor) > 0 {
+			// It overloaded others: their saturation is the effect, what
+			// changed in it is the cause.
+			w *= 2
+		}
+		s.cats[changeCategory(ch.c.Change)] += w
 	}
-	var mem, restarts bool
+	for _, x := range s.loadFor {
+		if isQuota(a.g, x) {
+			s.cats["quota"] += 4 // it used up a shared quota: a quota incident by definition
+		}
+	}
+	signals := map[Signal]bool{}
+	containerThrottled := false
 	for _, ob := range s.anomalies {
-		if ob.benign || ob.strength < 0.35 {
+		if ob.benign || ob.strength < 0.3 {
 			continue
 		}
-		switch ob.signal {
-		case SignalMemory:
-			mem = true
-			s.cats["memory-leak"] += 0.6
-		case SignalRestarts:
-			restarts = true
-			s.cats["memory-leak"] += 0.3
-		case SignalThrottling:
-			if ob.series.Labels["container"] != "" {
-				s.cats["resource-limits"] += 1
-			} else {
-				s.cats["capacity"] += 0.6
-				s.cats["quota"] += 0.4
-			}
-		case SignalCPU:
-			s.cats["resource-limits"] += 0.5
-			s.cats["capacity"] += 0.3
-		case SignalConnections:
-			s.cats["database"] += 1
-		case SignalDisk:
-			s.cats["disk-full"] += 1
-		case SignalQueue:
-			s.cats["capacity"] += 0.4
-		case SignalCapacity:
-			s.cats["capacity"] += 0.7
-		case SignalErrors, SignalLatency, SignalSuccess:
-			s.cats["dependency"] += 0.2
+		signals[ob.signal] = true
+		if ob.signal == SignalThrottling && ob.series.Labels["container"] != "" {
+			containerThrottled = true
 		}
 	}
-	if mem && restarts {
-		s.cats["memory-leak"] += 1
+	vote := func(c string, v float64) { s.cats[c] += v }
+	isDB := isDatabase(a.g, s.id)
+	for sig := range signals {
+		switch sig {
+		case SignalMemory:
+			vote("memory-leak", 0.6)
+		case SignalRestarts:
+			vote("memory-leak", 0.3)
+		case SignalThrottling:
+			if containerThrottled {
+				vote("resource-limits", 0.8)
+			} else {
+				vote("capacity", 0.6)
+				vote("quota", 0.4)
+			}
+		case SignalCPU:
+			vote("resource-limits", 0.4)
+			vote("capacity", 0.3)
+		case SignalConnections:
+			vote("database", 1)
+		case SignalDisk:
+			vote("disk-full", 1)
+		case SignalIO:
+			if isDB {
+				vote("database", 0.8)
+			} else {
+				vote("capacity", 0.5)
+			}
+		case SignalQueue:
+			vote("capacity", 0.4)
+		case SignalCapacity:
+			vote("capacity", 0.7)
+		case SignalErrors, SignalLatency, SignalSuccess:
+			vote("dependency", 0.2)
+		}
+	}
+	if signals[SignalMemory] && signals[SignalRestarts] {
+		vote("memory-leak", 1)
+	}
+	if isDB && len(signals) > 0 {
+		vote("database", 0.8)
 	}
 	if len(s.cats) == 0 {
 		s.cats["dependency"] = 0.1
 	}
+}
+
+// isQuota reports whether a resource is a service quota or account limit.
+func isQuota(g *gathered, id string) bool {
+	s := strings.ToLower(g.info[id].Type + " " + id)
+	return strings.Contains(s, "quota") || strings.Contains(s, "servicelimit") || strings.Contains(s, "service-limit")
+}
+
+// isDatabase reports whether a resource is a database, from its type or id.
+func isDatabase(g *gathered, id string) bool {
+	s := strings.ToLower(g.info[id].Type + " " + id)
+	for _, w := range []string{"rds", "aurora", "postgres", "mysql", "mariadb", "database", "sql", "mongo", "cassandra", "-db", "_db"} {
+		if strings.Contains(s, w) {
+			return true
+		}
+	}
+	return false
 }
 
 // changeCategory maps a change onto the category it would cause.

@@ -23,7 +23,8 @@ const (
 	SignalRestarts    Signal = "restarts"    // container restarts, OOM kills, crash loops
 	SignalConnections Signal = "connections" // DB connections, pool usage, sockets
 	SignalQueue       Signal = "queue"       // queue depth, age of oldest message, backlog, lag
-	SignalDisk        Signal = "disk"        // disk / storage used, free storage, inodes, IOPS
+	SignalDisk        Signal = "disk"        // disk or storage space: used, free, inodes
+	SignalIO          Signal = "io"          // storage I/O: IOPS, burst balance, queue depth, I/O wait
 	SignalNetwork     Signal = "network"     // bytes in/out, packets, drops, retransmits
 	SignalCapacity    Signal = "capacity"    // replicas, consumed vs provisioned capacity, concurrency
 	SignalSaturation  Signal = "saturation"  // generic utilisation / percent-of-limit
@@ -42,11 +43,12 @@ var signalRules = []signalRule{
 	{regexp.MustCompile(`oom|restart|crash|killed|evict|terminat`), SignalRestarts},
 	{regexp.MustCompile(`throttl|ratelimit|rate_limit|toomanyrequests|provisionedthroughputexceeded|throttles$|_throttles|\bthrottles\b`), SignalThrottling},
 	{regexp.MustCompile(`success|availability|apdex|uptime|healthy_?host`), SignalSuccess},
+	{regexp.MustCompile(`iops|burst_?balance|disk_?queue|queue_?depth|io_?wait|iowait|(read|write)_?latency|(read|write)_?throughput|io_time|volume_?(read|write)|ebs(read|write)`), SignalIO},
 	{regexp.MustCompile(`5xx|4xx|error|errors|fail|exception|fault|reject|timeout|unhealthy|refused|dropped_requests|deadlock`), SignalErrors},
 	{regexp.MustCompile(`latenc|duration|response_?time|responsetime|elapsed|_seconds_p|p50|p90|p95|p99|_ms$|wait_?time|targetresponsetime|iteratorage`), SignalLatency},
 	{regexp.MustCompile(`connection|conn_|_conns|pool|socket|sessions|threads_connected|databaseconnections`), SignalConnections},
 	{regexp.MustCompile(`queue|backlog|ageofoldest|age_of_oldest|messages_visible|numberofmessages|consumer_?lag|replica_?lag|replicalag|pending`), SignalQueue},
-	{regexp.MustCompile(`disk|storage|volume|inode|filesystem|fs_|iops|ebs|burstbalance`), SignalDisk},
+	{regexp.MustCompile(`disk|storage|volume|inode|filesystem|fs_|ebs`), SignalDisk},
 	{regexp.MustCompile(`memory|mem_|_mem|heap|rss|working_set|swap|freeablememory|mebibytes|_bytes_used`), SignalMemory},
 	{regexp.MustCompile(`cpu|load_?avg|loadavg|millicores|cpuutilization|cpucredit`), SignalCPU},
 	{regexp.MustCompile(`capacity|concurren|replicas|instances_?in_?service|desired|provisioned|consumed`), SignalCapacity},
@@ -95,7 +97,7 @@ func (s Signal) BadDirection() int {
 func (s Signal) Causal() bool {
 	switch s {
 	case SignalCPU, SignalThrottling, SignalMemory, SignalRestarts, SignalConnections,
-		SignalQueue, SignalDisk, SignalCapacity, SignalSaturation:
+		SignalQueue, SignalDisk, SignalIO, SignalCapacity, SignalSaturation:
 		return true
 	}
 	return false

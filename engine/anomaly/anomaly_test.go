@@ -450,4 +450,29 @@ func TestRank(t *testing.T) {
 	if !slices.Equal(ids, want) {
 		t.Errorf("Rank order = %v, want %v", ids, want)
 	}
+
+	// Without an incident time all series share the latest sample as t0,
+	// and episodes that were over before it come after the active ones,
+	// most recent first.
+	short := func(pts []Point) []Point { return pts[:121] } // data up to t0
+	series = []Series{
+		{ID: "cart/cpu", Points: short(minute(54, 50, 0.05, event{at: -40 * m, shape: "step", to: 150, until: -30 * m}).points())},
+		{ID: "orders/errors", Points: short(minute(55, 5, 0.05, event{at: -20 * m, shape: "step", to: 50, until: -10 * m}).points())},
+		{ID: "orders-db/latency", Points: short(minute(56, 10, 0.05, event{at: -8 * m, shape: "step", to: 40}).points())},
+		{ID: "checkout/latency", Points: minute(57, 100, 0.05, event{at: -4 * m, shape: "step", to: 300}).points()[:118]},
+	}
+	got = Rank(series, Options{})
+	ids = ids[:0]
+	for _, f := range got {
+		ids = append(ids, f.ID)
+	}
+	want = []string{"orders-db/latency", "checkout/latency", "orders/errors", "cart/cpu"}
+	if !slices.Equal(ids, want) {
+		t.Errorf("Rank order without incident = %v, want %v", ids, want)
+	}
+	for _, f := range got {
+		if f.ID == "checkout/latency" && !f.End.IsZero() {
+			t.Errorf("checkout/latency: End %v, want still abnormal", f.End)
+		}
+	}
 }

@@ -28,7 +28,9 @@ type Finding struct {
 func Rank(series []Series, opt Options) []Finding {
 	if opt.Incident.IsZero() {
 		for _, s := range series {
-			opt.Incident = opt.withDefaults(s.Points).Incident
+			if t := (Options{}).withDefaults(s.Points).Incident; t.After(opt.Incident) {
+				opt.Incident = t
+			}
 		}
 	}
 	var out []Finding

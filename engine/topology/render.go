@@ -11,8 +11,8 @@ import (
 // monospaced block. With a focus resource in g it draws two trees from it,
 // what it calls and what calls it (each node expanded once; repeats are
 // marked "(see above)", loops "(cycle)"), then lists the other edges of g.
-// Without one (focus "" or unknown) it lists every node with the nodes it
-// calls. Nodes show their name (their ID when unnamed or when two share a
+// Without one (focus "" or unknown) it lists every caller with the nodes it
+// calls, and nodes without any edge. Nodes show their name (their ID when unnamed or when two share a
 // name) and type. The output depends only on g's content, never on map
 // order. Typical use: g.Neighbourhood(id, 2).Render(id).
 func (g *Graph) Render(focus string) string {
@@ -23,6 +23,9 @@ func (g *Graph) Render(focus string) string {
 	root := g.nodes[focus]
 	if root == nil {
 		for _, x := range g.sorted(label) {
+			if len(x.out) == 0 && len(x.in) > 0 {
+				continue // shown as a callee
+			}
 			b.WriteString(label(x.ID))
 			b.WriteByte('\n')
 			for _, to := range g.byLabel(x.out, label) {

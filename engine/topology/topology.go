@@ -81,8 +81,8 @@ const Unlimited = -1
 // still calls two resources neighbours: a shared caller or callee.
 const NeighbourHops = 2
 
-// Graph is a directed graph of resources. The zero value is not usable; call
-// New.
+// Graph is a directed graph of resources. The zero value is an empty graph
+// ready to use; so is New's. A Graph must not be copied after first use.
 type Graph struct {
 	mu      sync.RWMutex
 	nodes   map[string]*node
@@ -133,6 +133,9 @@ func (g *Graph) addNode(n Node) {
 }
 
 func (g *Graph) ensure(id string) *node {
+	if g.nodes == nil {
+		g.nodes = make(map[string]*node)
+	}
 	x := g.nodes[id]
 	if x == nil {
 		x = &node{Node: Node{ID: id}}
@@ -402,8 +405,7 @@ func (g *Graph) Neighbours(a, b string) (hops int, ok bool) {
 // g declares them. other is read under its own lock, before g is locked, so
 // two graphs may merge into each other concurrently.
 func (g *Graph) Merge(other *Graph) {
-	nodes := other.snapshot()
-	edges := other.Edges()
+	nodes, edges, ignored := other.snapshot()
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	for _, n := range nodes {
@@ -416,7 +418,7 @@ func (g *Graph) Merge(other *Graph) {
 	for _, e := range edges {
 		g.addEdge(e.From, e.To)
 	}
-	g.ignored += other.ignoredCount()
+	g.ignored += ignored
 }
 
 type snapNode struct {
@@ -424,21 +426,15 @@ type snapNode struct {
 	declared bool
 }
 
-func (g *Graph) snapshot() []snapNode {
+func (g *Graph) snapshot() ([]snapNode, []Edge, int) {
 	g.mu.RLock()
 	defer g.mu.RUnlock()
-	out := make([]snapNode, 0, len(g.nodes))
+	nodes := make([]snapNode, 0, len(g.nodes))
 	for _, x := range g.nodes {
-		out = append(out, snapNode{x.copy(), x.declared})
+		nodes = append(nodes, snapNode{x.copy(), x.declared})
 	}
-	slices.SortFunc(out, func(a, b snapNode) int { return cmp.Compare(a.ID, b.ID) })
-	return out
-}
-
-func (g *Graph) ignoredCount() int {
-	g.mu.RLock()
-	defer g.mu.RUnlock()
-	return g.ignored
+	slices.SortFunc(nodes, func(a, b snapNode) int { return cmp.Compare(a.ID, b.ID) })
+	return nodes, g.edgeList(), g.ignored
 }
 
 // ErrUndeclared is wrapped by Validate's error for every edge that names a

@@ -303,7 +303,7 @@ func TestDistanceMatchesBFS(t *testing.T) {
 }
 
 func TestAddNodeMerges(t *testing.T) {
-	g := New()
+	var g Graph // the zero value is usable
 	g.AddEdge("svc/a", "db/b") // bare nodes first
 	g.AddNode(Node{ID: "svc/a", Type: "k8s.deployment", Name: "a", Labels: map[string]string{"team": "x", "tier": "web"}})
 	g.AddNode(Node{ID: "svc/a", Labels: map[string]string{"tier": "api"}}) // overlay: only what changes
@@ -483,17 +483,18 @@ func TestConcurrentUse(t *testing.T) {
 			}
 		})
 		wg.Go(func() {
-			for range 200 {
+			for range 50 {
 				g.BlastRadius(ordersDB)
 				g.Neighbours(catalog, cart)
-				g.Neighbourhood(orders, 2).Render(orders)
-				g.DOT("")
+				g.Neighbourhood(redis, 1).Render(redis)
+				g.Neighbourhood(carts, 2).DOT(carts)
+				g.Nodes()
 				_ = g.Validate()
 			}
 		})
 	}
 	wg.Go(func() {
-		for range 20 {
+		for range 5 {
 			g.Merge(other)
 			other.Merge(g)
 		}
