@@ -130,6 +130,7 @@ type changeHit struct {
 }
 
 type analysis struct {
+	byName     map[string]string
 	log        *slog.Logger
 	g          *gathered
 	suspects   map[string]*suspect
@@ -151,6 +152,7 @@ func (r *EvidenceReasoner) analyse(ctx context.Context, t *Task, g *gathered) *a
 		return s
 	}
 	byName := resourcesByName(g)
+	a.byName = byName
 
 	// 1. Anomaly onsets.
 	opt := anomaly.Options{Incident: g.t0, Lookback: r.lookback(), After: r.after()}

@@ -392,8 +392,24 @@ func (a *analysis) hypothesis(s *suspect) Hypothesis {
 		}
 		return obs[i].strength > obs[j].strength
 	})
-	for i, ob := range obs {
-		if i == 4 {
+	// The strongest anomaly of each kind of signal first, so that the
+	// evidence shows the different things that went wrong, not four views
+	// of one.
+	var picked []*anomalyObs
+	seenSig := map[Signal]bool{}
+	for _, ob := range obs {
+		if !ob.benign && !seenSig[ob.signal] {
+			seenSig[ob.signal] = true
+			picked = append(picked, ob)
+		}
+	}
+	for _, ob := range obs {
+		if !contains2(picked, ob) {
+			picked = append(picked, ob)
+		}
+	}
+	for i, ob := range picked {
+		if i == 5 {
 			break
 		}
 		ev = append(ev, anomalyEvidence(ob))
@@ -405,6 +421,7 @@ func (a *analysis) hypothesis(s *suspect) Hypothesis {
 		ev = append(ev, Evidence{Kind: "log", Resource: lg.resource, At: lg.first, Call: lg.call, Weight: 0.6,
 			Summary: fmt.Sprintf("new %s message on %s since %s (%d×): %q", lg.level, lg.resource, lg.first.UTC().Format("15:04"), lg.count, clip(lg.example, 160))})
 	}
+	ev = append(ev, a.relatedChanges(s)...)
 	for _, x := range s.loadFor {
 		ev = append(ev, Evidence{Kind: "topology", Resource: s.id, Weight: 0.7,
 			Summary: fmt.Sprintf("its load rose before %s saturated, and %s depends on it", x, x)})
@@ -421,6 +438,45 @@ func (a *analysis) hypothesis(s *suspect) Hypothesis {
 			Summary: fmt.Sprintf("but %s, which it depends on or shares, went bad first", s.victimOf)})
 	}
 	return Hypothesis{Resource: s.id, Category: cat, Statement: statement(s, cat, a.g), Evidence: ev, Onset: s.onset}
+}
+
+func contains2(list []*anomalyObs, x *anomalyObs) bool {
+	for _, y := range list {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+// relatedChanges are changes elsewhere whose description names the suspect:
+// context a human would want next to the anomalies (a replication task
+// deleted from the database's source, a security group rule naming it).
+func (a *analysis) relatedChanges(s *suspect) []Evidence {
+	var out []Evidence
+	for i := range a.g.changes {
+		c := &a.g.changes[i]
+		if c.Resource == s.id || c.T.After(a.g.end) {
+			continue
+		}
+		lower := strings.ToLower(c.Summary)
+		named := false
+		for _, tok := range reToken.FindAllString(lower, -1) {
+			if a.byName[tok] == s.id {
+				named = true
+				break
+			}
+		}
+		if !named {
+			continue
+		}
+		out = append(out, Evidence{Kind: "change", Resource: c.Resource, At: c.T, Call: c.call, Weight: 0.3,
+			Summary: fmt.Sprintf("related %s on %s at %s names it: %q", c.Kind, c.Resource, c.T.UTC().Format("15:04"), c.Summary)})
+		if len(out) == 2 {
+			break
+		}
+	}
+	return out
 }
 
 // statement is the one-sentence root cause of a suspect.
@@ -496,7 +552,7 @@ func summarise(top Hypothesis, a *analysis) string {
 	fmt.Fprintf(&b, "Most likely root cause: %s", top.Statement)
 	n := 0
 	for _, e := range top.Evidence {
-		if e.Weight <= 0 || n == 4 {
+		if e.Weight <= 0 || n == 7 {
 			continue
 		}
 		if n == 0 {

@@ -261,19 +261,7 @@ func (d *detector) judge(changes []change) ([]candidate, float64) {
 			return
 		}
 		cur.end = end
-		first := cur.h + 1
-		if cur.kind == Step {
-			first = cur.onset
-		}
-		if end >= 0 && end-first <= spikeMaxLen {
-			cur.kind = Spike
-		}
-		// An excursion that came back is two changes, not one, and the
-		// window holds many chances of a chance pair: it needs a spike's
-		// margin.
-		if end < 0 || cur.score >= spikeFactor*minZ {
-			out = append(out, *cur)
-		}
+		out = append(out, *cur)
 		cur = nil
 	}
 	for k := 1; k < len(segs); k++ {
@@ -311,6 +299,48 @@ func (d *detector) judge(changes []change) ([]candidate, float64) {
 		}
 	}
 	closeAt(-1)
+
+	// Flapping: an episode that follows another in the same direction
+	// after a normal stretch no longer than either is the same regime
+	// continuing (an oscillation that started, a service crash-looping), and
+	// its onset is the first one.
+	merged := out[:0]
+	for _, c := range out {
+		if k := len(merged) - 1; k >= 0 && merged[k].dir == c.dir && merged[k].end >= 0 {
+			p := &merged[k]
+			length := c.end - c.onset
+			if c.end < 0 {
+				length = len(d.y) - c.onset
+			}
+			if c.onset-p.end <= max(p.end-p.onset, length) {
+				p.end = c.end
+				if c.score > p.score {
+					p.score, p.after = c.score, c.after
+				}
+				continue
+			}
+		}
+		merged = append(merged, c)
+	}
+	out = merged[:0]
+	for _, c := range merged {
+		if c.end >= 0 {
+			// An excursion that came back is two changes, not one, and
+			// the window holds many chances of a chance pair: it needs a
+			// spike's margin.
+			if c.score < spikeFactor*minZ {
+				continue
+			}
+			first := c.onset
+			if c.kind == Ramp {
+				first++
+			}
+			if c.end-first <= spikeMaxLen {
+				c.kind = Spike
+			}
+		}
+		out = append(out, c)
+	}
 	return out, top
 }
 
