@@ -174,13 +174,13 @@ func (r *EvidenceReasoner) analyse(ctx context.Context, t *Task, g *gathered) *a
 			continue
 		}
 		ob := &anomalyObs{resource: s.Resource, origin: s.Resource, series: s, signal: sig, res: res}
-		ob.strength = squash(res.Score)
+		ob.strength = squash(res.Score) * magnitude(res, sig)
 		if bad != 0 && res.Direction != bad {
 			ob.benign = true
 			ob.strength *= 0.25
 		}
-		if res.Kind == anomaly.Spike && !res.End.IsZero() && res.End.Before(g.t0.Add(-5*time.Minute)) {
-			ob.strength *= 0.3 // a blip that was over well before the incident
+		if !res.End.IsZero() && !res.End.After(g.t0) {
+			ob.strength *= 0.3 // over before the alert fired: an earlier blip, not this incident
 		}
 		if target := peerOf(s, byName); target != "" && target != s.Resource {
 			ob.resource = target // a caller's view of its callee
@@ -687,6 +687,21 @@ func badDirection(name string, sig Signal) int {
 		}
 	}
 	return sig.BadDirection()
+}
+
+// magnitude weighs an anomaly by how much the level changed relative to
+// where it was: a p99 that goes from 5 ms to 8 ms can have a large z-score on
+// a quiet, quantised series and still mean nothing, while 0.5 s to 17 s is
+// an outage. Symptom signals (latency, traffic) are weighed harder than
+// resources, whose levels are bounded and move less in relative terms.
+func magnitude(r anomaly.Result, sig Signal) float64 {
+	m := math.Abs(r.After-r.Before) / math.Max(math.Abs(r.Before), 1e-9)
+	l := math.Log10(1 + m)
+	switch sig {
+	case SignalLatency, SignalTraffic, SignalNetwork, SignalOther:
+		return math.Min(1, 0.3+0.45*l)
+	}
+	return math.Min(1, 0.6+0.4*l)
 }
 
 // squash maps a robust z-score onto [0, 1] on a log scale: z=4 (the

@@ -91,8 +91,7 @@ const (
 	spikeFactor = 1.5  // spikes need spikeFactor*MinScore
 	spikeMaxLen = 3    // longest run of samples that is still a spike
 	spikeSide   = 5    // samples on each side whose median is the local level
-	maxChanges  = 8
-	maxDepth    = 5
+	maxChanges  = 8    // change points, one more when the last split is an interval
 	maxRamp     = 64   // longest ramp or interval in samples (bins)
 	maxExceed   = 0.05 // share of the reference allowed beyond an abnormal level
 	walkBack    = 3.0  // z units that put a sample before a change into the new regime

@@ -181,8 +181,8 @@ func (d *detector) despike() {
 	dev := make([]float64, 0, spikeSide)
 	mad := func(v []float64, m float64) float64 {
 		dev = dev[:0]
-		for _, x := range v {
-			dev = append(dev, math.Abs(x-m))
+		for _, u := range v {
+			dev = append(dev, math.Abs(u-m))
 		}
 		return 1.4826 * medianInPlace(dev)
 	}
@@ -193,11 +193,11 @@ func (d *detector) despike() {
 	for a := 1; a < n-1; a++ {
 		for b := a; b < min(a+spikeMaxLen, n-1); b++ {
 			l, r := left[a], right[b]
-			thr := max(thr, spikeFactor*d.opt.MinScore*spread(a, b))
+			limit := max(thr, spikeFactor*d.opt.MinScore*spread(a, b))
 			up, down := true, true
 			for _, v := range x[a : b+1] {
-				up = up && v-l > thr && v-r > thr
-				down = down && l-v > thr && r-v > thr
+				up = up && v-l > limit && v-r > limit
+				down = down && l-v > limit && r-v > limit
 			}
 			if up || down {
 				s := int8(1)

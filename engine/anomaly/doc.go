@@ -50,8 +50,10 @@
 //     reference's quantisation step (the smallest gap between its distinct
 //     values), so flat and integer series never divide by zero. Consecutive
 //     abnormal segments in one direction form an episode; a segment still at
-//     half the threshold does not end it. An episode that came back to normal
-//     needs the spike threshold, 1.5×MinScore.
+//     half the threshold does not end it, and an episode that follows another
+//     in the same direction after a normal stretch no longer than either
+//     continues it (flapping, an oscillation that started). An episode that
+//     came back to normal needs the spike threshold, 1.5×MinScore.
 //
 // Among episodes and spikes, the one nearest the incident wins: one that
 // spans the incident time is at distance zero, and a level change beats a
@@ -64,9 +66,10 @@
 // # Assumptions and limits
 //
 // The model is piecewise constant with linear transitions plus noise without
-// long memory. Periodic signals are recognised when the reference (the first
-// fifth of the window) spans a period: with the default two-hour lookback,
-// periods up to about 40 minutes. Slower cycles, trends across the whole
+// long memory. Periodic signals are recognised as normal when the reference
+// (the first fifth of the window) spans a period: with the default two-hour
+// lookback, periods up to about 40 minutes. One that starts inside the window
+// is a change of regime and is reported from its first excursion. Slower cycles, trends across the whole
 // window and changes in variance alone are outside the model. A change seen
 // only in the last sample is not reported (it could be a spike);
 // two samples are enough for a step. Onsets have the resolution of

@@ -303,7 +303,7 @@ func TestDistanceMatchesBFS(t *testing.T) {
 }
 
 func TestAddNodeMerges(t *testing.T) {
-	var g Graph // the zero value is usable
+	var g Graph                // the zero value is usable
 	g.AddEdge("svc/a", "db/b") // bare nodes first
 	g.AddNode(Node{ID: "svc/a", Type: "k8s.deployment", Name: "a", Labels: map[string]string{"team": "x", "tier": "web"}})
 	g.AddNode(Node{ID: "svc/a", Labels: map[string]string{"tier": "api"}}) // overlay: only what changes
