@@ -53,11 +53,22 @@ func planFor(top Hypothesis, a *analysis) []PlanStep {
 		}
 	case "resource-limits":
 		ctr := containerIn(top)
-		add(fmt.Sprintf("Raise the CPU/memory limit of %s%s (or remove the workload's pressure on shared nodes).", ctr, r),
-			"Throttling (container_cpu_cfs_throttled_periods / periods) falls under 5% and "+symptom+" clears within 10 minutes.",
-			"Restore the previous limits in the workload spec.", "low")
-		add("Move or cap the noisiest workload so it cannot starve its neighbours (requests and limits on every container).",
-			"Node CPU stays under 80% and the victims' latency returns to baseline.", "Restore the previous scheduling constraints.", "medium")
+		switch {
+		case mentions(top, "no CPU limit"):
+			add(fmt.Sprintf("Stop or cap %s: set a CPU limit on it (or suspend it) so it cannot take a shared node's every core.", r),
+				"The shared node's CPU falls under 80% and its neighbours' latency returns to baseline within 10 minutes.",
+				"Remove the limit (or resume it) once it runs on a node of its own.", "low")
+			add("Give batch workloads their own node pool (taints and tolerations) and requests that match their use.",
+				"Batch pods schedule only on their pool; service latency stays at baseline while they run.", "Remove the taint and toleration.", "medium")
+		case mentions(top, "sidecar"):
+			add(fmt.Sprintf("Raise the CPU limit of the %sor roll back the release that added it.", strings.TrimSuffix(ctr, "of ")),
+				"Throttling (container_cpu_cfs_throttled_periods / container_cpu_cfs_periods) falls under 5% and "+symptom+" clears within 10 minutes.",
+				"Restore the previous limit, or redeploy the release.", "low")
+		default:
+			add(fmt.Sprintf("Raise the CPU/memory limit of %s%s, or scale it out.", ctr, r),
+				"Throttling falls under 5% and "+symptom+" clears within 10 minutes.",
+				"Restore the previous limits or replica count.", "low")
+		}
 	case "memory-leak":
 		add("Restart the pods of "+r+" in a rolling way to reclaim memory now.", "Memory drops to baseline and OOM kills stop; "+symptom+" clears.",
 			"None needed (pods restart with the same spec).", "low")
@@ -93,6 +104,18 @@ func planFor(top Hypothesis, a *analysis) []PlanStep {
 	}
 	add("Watch "+symptom+" and the anomalous metrics for 30 minutes after the change.", "They stay at baseline.", "If they do not, undo the last step and re-investigate.", "low")
 	return steps
+}
+
+func mentions(h Hypothesis, s string) bool {
+	if strings.Contains(h.Statement, s) {
+		return true
+	}
+	for _, e := range h.Evidence {
+		if strings.Contains(e.Summary, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // containerIn names the container a hypothesis' evidence points at, if any.

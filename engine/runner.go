@@ -287,7 +287,9 @@ func (r *Runner) Investigate(ctx context.Context, space, id string, resumed bool
 	if err := r.store.SaveReport(ctx, space, id, report); err != nil {
 		return nil, err
 	}
-	setPhase(PhaseDone, "Root cause and plan posted")
+	if err := r.store.SetPhase(ctx, space, id, PhaseDone); err != nil {
+		r.log.Warn("set phase", "investigation", id, "err", err)
+	}
 	r.progress.Emit(ctx, Event{Space: space, Investigation: id, Kind: EventReport, Phase: PhaseReport, Report: report, At: r.now()})
 	return report, nil
 }
@@ -436,39 +438,55 @@ func (t *Task) ModelUsage(tokens int) {
 // Budget returns the task's budget.
 func (t *Task) Budget() Budget { return t.budget }
 
-// Note appends a journal entry of type typ with data. Journal writes retry
-// on conflicts with intake (which appends linked alerts to the same journal);
-// a failure is logged, never fatal to the investigation.
+// Note appends a journal entry of type typ with data. A failure is logged,
+// never fatal to the investigation.
 func (t *Task) Note(ctx context.Context, typ string, data any) {
 	if t.store == nil {
 		return
 	}
+	if err := AppendEntry(ctx, t.store, t.Space, t.Investigation.ID, typ, "reasoner", data, t.now()); err != nil {
+		t.log.Warn("journal entry", "investigation", t.Investigation.ID, "type", typ, "err", err)
+	}
+}
+
+// JournalStore is what appending to a journal needs.
+type JournalStore interface {
+	Investigation(ctx context.Context, space, id string) (InvestigationState, error)
+	AppendJournal(ctx context.Context, space, id string, head journal.Head, entries []journal.Entry) error
+}
+
+// AppendEntry seals and appends one journal entry to an investigation,
+// rereading the head and resealing when another writer (intake linking an
+// alert, another replica) appended first.
+func AppendEntry(ctx context.Context, js JournalStore, space, id, typ, actor string, data any, at time.Time) error {
 	b, err := json.Marshal(data)
 	if err != nil {
-		t.log.Warn("journal entry", "type", typ, "err", err)
-		return
+		return fmt.Errorf("journal entry %s: %w", typ, err)
 	}
-	for attempt := 1; attempt <= maxAttempts; attempt++ {
-		st, err := t.store.Investigation(ctx, t.Space, t.Investigation.ID)
+	for attempt := 1; ; attempt++ {
+		st, err := js.Investigation(ctx, space, id)
 		if err != nil {
-			t.log.Warn("journal head", "investigation", t.Investigation.ID, "err", err)
-			return
+			return err
 		}
-		e, _, err := journal.Seal(st.Head, journal.Entry{Time: t.now(), Type: typ, Actor: "reasoner", Data: b})
+		e, _, err := journal.Seal(st.Head, journal.Entry{Time: at, Type: typ, Actor: actor, Data: b})
 		if err != nil {
-			t.log.Warn("seal journal entry", "err", err)
-			return
+			return err
 		}
-		err = t.store.AppendJournal(ctx, t.Space, t.Investigation.ID, st.Head, []journal.Entry{e})
-		if err == nil {
-			return
+		err = js.AppendJournal(ctx, space, id, st.Head, []journal.Entry{e})
+		if err == nil || !errors.Is(err, ErrConflict) || attempt >= maxAttempts {
+			return err
 		}
-		if !errors.Is(err, ErrConflict) {
-			t.log.Warn("append journal", "investigation", t.Investigation.ID, "err", err)
-			return
-		}
-		if backoff(ctx, attempt) != nil {
-			return
+		if err := backoff(ctx, attempt); err != nil {
+			return err
 		}
 	}
 }
+
+// Feedback verdicts.
+const (
+	VerdictAccurate   = "accurate"
+	VerdictInaccurate = "inaccurate"
+)
+
+// EntryFeedback is the journal type of a person's verdict on a root cause.
+const EntryFeedback = "feedback"

@@ -75,6 +75,7 @@ func newRoot(e env) *cobra.Command {
 		benchCmd(e),
 		evalCmd(e),
 		investigateCmd(e),
+		demoCmd(e),
 	)
 	return root
 }

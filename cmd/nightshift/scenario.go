@@ -88,29 +88,41 @@ type scenarioRun struct {
 // investigation runs: the telemetry it sees ends there, as it would live.
 const investigationDelay = 5 * time.Minute
 
-// playScenario delivers a scenario's alerts through intake and correlation
-// into an embedded store, then runs the investigation of the first
-// investigation they opened with the evidence reasoner.
-func playScenario(ctx context.Context, l sandbox.Loaded, progress engine.Progress, log *slog.Logger) (*scenarioRun, error) {
-	start := time.Now()
+// world is one scenario played in an embedded store.
+type world struct {
+	loaded sandbox.Loaded
+	store  *store.Store
+	env    *sandbox.Env
+	space  engine.Space
+	log    *slog.Logger
+}
+
+func newWorld(l sandbox.Loaded, log *slog.Logger) (*world, error) {
 	st, err := store.Open(store.Config{}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return nil, err
 	}
-	defer st.Close()
 	sc := l.Scenario
 	t0 := sc.IncidentAt
 	env := sandbox.NewEnv(sc, t0, sandbox.WithClock(func() time.Time { return t0.Add(investigationDelay) }))
 	space := engine.Space{Name: sc.Space, Correlation: engine.CorrelationConfig{}.WithDefaults(),
 		Topology: engine.GraphNeighbourer{G: graphOf(env)}}
+	return &world{loaded: l, store: st, env: env, space: space, log: log}, nil
+}
 
-	// Alerts arrive at their scenario times: intake's clock follows them.
+func (w *world) Close() { w.store.Close() }
+
+// deliver sends the scenario's alerts through intake and correlation, each
+// at its scenario time, up to when the investigation runs.
+func (w *world) deliver(ctx context.Context, onAlert func(engine.Alert, engine.Outcome)) ([]engine.Outcome, []string, error) {
+	t0 := w.loaded.Scenario.IncidentAt
 	var mu sync.Mutex
 	now := t0
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	intake := engine.NewIntake(st, clock, log)
-	run := &scenarioRun{loaded: l}
-	for _, a := range env.Alerts() {
+	intake := engine.NewIntake(w.store, clock, w.log)
+	var outs []engine.Outcome
+	var opened []string
+	for _, a := range w.env.Alerts() {
 		if a.StartsAt.After(t0.Add(investigationDelay)) {
 			continue // not fired yet when the investigation runs
 		}
@@ -121,32 +133,54 @@ func playScenario(ctx context.Context, l sandbox.Loaded, progress engine.Progres
 			now = a.StartsAt
 		}
 		mu.Unlock()
-		out, err := intake.Receive(ctx, space, a)
+		out, err := intake.Receive(ctx, w.space, a)
 		if err != nil {
-			return nil, fmt.Errorf("deliver alert %q: %w", a.Title, err)
+			return nil, nil, fmt.Errorf("deliver alert %q: %w", a.Title, err)
 		}
-		run.outcomes = append(run.outcomes, out)
+		outs = append(outs, out)
 		if out.Decision == engine.DecisionNew {
-			run.investigations = append(run.investigations, out.Investigation)
+			opened = append(opened, out.Investigation)
+		}
+		if onAlert != nil {
+			onAlert(a, out)
 		}
 	}
-	if len(run.investigations) == 0 {
-		return nil, fmt.Errorf("scenario %s: its alerts opened no investigation", sc.Name)
+	if len(opened) == 0 {
+		return nil, nil, fmt.Errorf("scenario %s: its alerts opened no investigation", w.loaded.Scenario.Name)
 	}
+	return outs, opened, nil
+}
+
+// investigate runs one investigation with the evidence reasoner.
+func (w *world) investigate(ctx context.Context, id string, progress engine.Progress) (*engine.Report, error) {
 	all := skills.Builtin()
 	runner := engine.NewRunner(engine.RunnerOptions{
-		Store:    st,
-		Spaces:   []engine.RunSpace{{Name: sc.Space, Env: sandboxEnv{env}, Skills: all}},
-		Reasoner: &engine.EvidenceReasoner{Checks: all, Log: log},
+		Store:    w.store,
+		Spaces:   []engine.RunSpace{{Name: w.space.Name, Env: sandboxEnv{w.env}, Skills: all}},
+		Reasoner: &engine.EvidenceReasoner{Checks: all, Log: w.log},
 		Progress: progress,
-		Log:      log,
-		Now:      func() time.Time { return time.Now() },
+		Log:      w.log,
 	})
-	rep, err := runner.Investigate(ctx, sc.Space, run.investigations[0], false)
+	return runner.Investigate(ctx, w.space.Name, id, false)
+}
+
+// playScenario delivers a scenario's alerts through intake and correlation
+// into an embedded store, then runs the investigation of the first
+// investigation they opened with the evidence reasoner.
+func playScenario(ctx context.Context, l sandbox.Loaded, progress engine.Progress, log *slog.Logger) (*scenarioRun, error) {
+	start := time.Now()
+	w, err := newWorld(l, log)
 	if err != nil {
 		return nil, err
 	}
-	run.report = rep
-	run.wall = time.Since(start)
-	return run, nil
+	defer w.Close()
+	outs, opened, err := w.deliver(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	rep, err := w.investigate(ctx, opened[0], progress)
+	if err != nil {
+		return nil, err
+	}
+	return &scenarioRun{loaded: l, investigations: opened, report: rep, outcomes: outs, wall: time.Since(start)}, nil
 }

@@ -193,11 +193,17 @@ func (d *detector) despike() {
 	for a := 1; a < n-1; a++ {
 		for b := a; b < min(a+spikeMaxLen, n-1); b++ {
 			l, r := left[a], right[b]
-			limit := max(thr, spikeFactor*d.opt.MinScore*spread(a, b))
-			up, down := true, true
-			for _, v := range x[a : b+1] {
-				up = up && v-l > limit && v-r > limit
-				down = down && l-v > limit && r-v > limit
+			stands := func(limit float64) (up, down bool) {
+				up, down = true, true
+				for _, v := range x[a : b+1] {
+					up = up && v-l > limit && v-r > limit
+					down = down && l-v > limit && r-v > limit
+				}
+				return up, down
+			}
+			up, down := stands(thr)
+			if up || down { // cheap test first, the local spread only when it passes
+				up, down = stands(max(thr, spikeFactor*d.opt.MinScore*spread(a, b)))
 			}
 			if up || down {
 				s := int8(1)

@@ -1,0 +1,134 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/nightshift-ops/nightshift/bot"
+	"github.com/nightshift-ops/nightshift/bot/console"
+	"github.com/nightshift-ops/nightshift/engine"
+)
+
+// defaultDemoScenario is the scenario the demo plays when none is named: a
+// root cause nobody would look at first (a sidecar's own CPU limit).
+const defaultDemoScenario = "catalog-sidecar-throttling"
+
+func demoCmd(e env) *cobra.Command {
+	var scenario string
+	var once bool
+	var pace time.Duration
+	c := &cobra.Command{
+		Use:   "demo",
+		Short: "The whole product in a minute: a simulated incident investigated in a terminal chat thread",
+		Long: `Runs everything embedded — store, simulated retail store on a simulated cloud
+account and Kubernetes cluster, evidence reasoner — and renders the incident
+channel and the investigation thread in the terminal as they stream.
+
+Without --once it stays interactive: ask follow-up questions in the thread
+("why?", "what changed?", "what should we do?", "what else could it be?"),
+react with :+1: or :-1:, or type "quit".`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !cmd.Flags().Changed("pace") && once {
+				pace = 0
+			}
+			return runDemo(cmd.Context(), e, os.Stdin, scenario, once, pace)
+		},
+	}
+	c.Flags().StringVar(&scenario, "scenario", defaultDemoScenario, "built-in scenario name or scenario file")
+	c.Flags().BoolVar(&once, "once", false, "play the scenario and exit (no interactive thread)")
+	c.Flags().DurationVar(&pace, "pace", 150*time.Millisecond, "pause between streamed updates, so a person can follow them")
+	return c
+}
+
+// pacedPoster slows a poster down so that streaming is visible.
+type pacedPoster struct {
+	bot.Poster
+	pace time.Duration
+}
+
+func (p pacedPoster) Post(ctx context.Context, ch, th string, m bot.Message) (bot.Ref, error) {
+	time.Sleep(p.pace)
+	return p.Poster.Post(ctx, ch, th, m)
+}
+
+func (p pacedPoster) Update(ctx context.Context, ref bot.Ref, m bot.Message) error {
+	time.Sleep(p.pace)
+	return p.Poster.Update(ctx, ref, m)
+}
+
+func runDemo(ctx context.Context, e env, in io.Reader, scenario string, once bool, pace time.Duration) error {
+	l, err := loadScenario(scenario)
+	if err != nil {
+		return err
+	}
+	w, err := newWorld(l, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	const channel = "C-INCIDENTS"
+	con := console.New(e.stdout, map[string]string{channel: "#incidents"})
+	con.Say("Nightshift demo · scenario %q · %s", l.Scenario.Name, l.Scenario.Summary)
+	con.Say("Simulated space %q: retail store on EKS with RDS, DynamoDB, ElastiCache, SQS, Lambda. Everything runs in this process.", w.space.Name)
+	threads := bot.NewThreads(bot.ThreadsOptions{
+		Poster:  pacedPoster{con, pace},
+		Channel: func(string) string { return channel },
+	})
+	outs, opened, err := w.deliver(ctx, nil)
+	if err != nil {
+		return err
+	}
+	_ = outs
+	rep, err := w.investigate(ctx, opened[0], threads)
+	if err != nil {
+		return err
+	}
+	threads.Flush(ctx)
+	if once {
+		return nil
+	}
+	thread, _ := threads.ThreadOf(opened[0])
+	con.Say("\nAsk in the thread (why? / what changed? / what should we do? / what else?), react with :+1: or :-1:, or type quit.")
+	sc := bufio.NewScanner(in)
+	var mu sync.Mutex
+	for {
+		fmt.Fprint(e.stdout, "you › ")
+		if !sc.Scan() {
+			fmt.Fprintln(e.stdout)
+			return sc.Err()
+		}
+		text := strings.TrimSpace(sc.Text())
+		mu.Lock()
+		switch {
+		case text == "":
+		case text == "quit" || text == "exit":
+			mu.Unlock()
+			return nil
+		case text == ":+1:" || text == "+1" || text == "👍" || text == ":-1:" || text == "-1" || text == "👎":
+			verdict := engine.VerdictAccurate
+			if strings.Contains(text, "-") || text == "👎" {
+				verdict = engine.VerdictInaccurate
+			}
+			err := engine.AppendEntry(ctx, w.store, w.space.Name, opened[0], engine.EntryFeedback, "console:you",
+				map[string]any{"verdict": verdict, "root_cause": rep.Top().Resource}, time.Now())
+			msg := fmt.Sprintf("Thanks — recorded the root cause as *%s* in the investigation's journal.", verdict)
+			if err != nil {
+				msg = "Could not record the feedback: " + err.Error()
+			}
+			con.Post(ctx, channel, thread.ID, bot.Message{Text: msg})
+		default:
+			con.Post(ctx, channel, thread.ID, bot.FollowUp(rep, text))
+		}
+		mu.Unlock()
+	}
+}
