@@ -13,6 +13,7 @@ type investigationView struct {
 	Head    journal.Head       `json:"journal_head"`
 	Alerts  []engine.AlertLink `json:"alerts"`
 	Journal []journal.Entry    `json:"journal"`
+	Report  *engine.Report     `json:"report,omitempty"`
 }
 
 func (s *Server) listInvestigations(w http.ResponseWriter, r *http.Request, space string) error {
@@ -52,7 +53,13 @@ func (s *Server) getInvestigation(w http.ResponseWriter, r *http.Request, space 
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, investigationView{Investigation: st.Investigation, Head: st.Head, Alerts: links, Journal: entries})
+	view := investigationView{Investigation: st.Investigation, Head: st.Head, Alerts: links, Journal: entries}
+	if s.opt.Reports != nil {
+		if view.Report, err = s.opt.Reports.Report(r.Context(), space, id); err != nil {
+			return err
+		}
+	}
+	writeJSON(w, http.StatusOK, view)
 	return nil
 }
 

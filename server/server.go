@@ -43,6 +43,11 @@ type Receiver interface {
 // bound to a store).
 type Unlinker func(ctx context.Context, space, alertID, actor string) (engine.Outcome, error)
 
+// ReportReader returns an investigation's report, or nil before it exists.
+type ReportReader interface {
+	Report(ctx context.Context, space, id string) (*engine.Report, error)
+}
+
 // Pinger reports whether the store answers.
 type Pinger interface {
 	Ping(ctx context.Context) error
@@ -54,6 +59,7 @@ type Options struct {
 	Intake   Receiver
 	Unlink   Unlinker
 	Reader   engine.InvestigationReader
+	Reports  ReportReader // may be nil
 	Store    Pinger
 	APIToken string
 	Log      *slog.Logger

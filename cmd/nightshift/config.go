@@ -51,6 +51,8 @@ type SpaceConfig struct {
 	Name        string                   `yaml:"name"`
 	Correlation engine.CorrelationConfig `yaml:"correlation"`
 	Sources     SourcesConfig            `yaml:"sources"`
+	Providers   ProvidersConfig          `yaml:"providers"`
+	Skills      []string                 `yaml:"skills"` // skill folders, beside the built-in skills
 }
 
 // SourcesConfig lists a space's webhook senders; a nil block is not accepted.
@@ -172,6 +174,9 @@ func (c *Config) validate() []problem {
 		}
 		seen[s.Name] = true
 		sub(at+"correlation.", s.Correlation.Validate())
+		if s.Providers.Sandbox != nil {
+			sub(at+"providers.sandbox.", s.Providers.Sandbox.Validate())
+		}
 		src := s.Sources
 		for name, v := range map[string]interface{ Validate() error }{
 			"pagerduty": ptrValidator(src.PagerDuty), "alertmanager": ptrValidator(src.Alertmanager),

@@ -76,6 +76,7 @@ func newRoot(e env) *cobra.Command {
 		evalCmd(e),
 		investigateCmd(e),
 		demoCmd(e),
+		skillsCmd(e),
 	)
 	return root
 }

@@ -6,11 +6,16 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/spf13/cobra"
 
 	"github.com/nightshift-ops/nightshift/engine"
+	"github.com/nightshift-ops/nightshift/engine/skills"
 	"github.com/nightshift-ops/nightshift/integrations/alertmanager"
 	"github.com/nightshift-ops/nightshift/integrations/cloudwatch"
 	"github.com/nightshift-ops/nightshift/integrations/datadog"
@@ -59,6 +64,7 @@ type app struct {
 	store  *store.Store
 	intake *engine.Intake
 	server *server.Server
+	runner *engine.Runner
 	log    *slog.Logger
 }
 
@@ -79,16 +85,41 @@ func build(cfg *Config, log *slog.Logger) (*app, error) {
 func buildWithStore(cfg *Config, st *store.Store, log *slog.Logger) (*app, error) {
 	intake := engine.NewIntake(st, nil, log)
 	spaces := map[string]server.Space{}
+	var runSpaces []engine.RunSpace
+	var checks []skills.Skill
+	base := filepath.Dir(cfg.file)
 	for _, sc := range cfg.Spaces {
 		sources, err := buildSources(sc.Sources, log.With("space", sc.Name))
 		if err != nil {
 			return nil, fmt.Errorf("space %s: %w", sc.Name, err)
 		}
-		spaces[sc.Name] = server.Space{
-			Space:   engine.Space{Name: sc.Name, Correlation: sc.Correlation.WithDefaults()},
-			Sources: sources,
+		space := engine.Space{Name: sc.Name, Correlation: sc.Correlation.WithDefaults()}
+		var envr engine.Environment = noProvider{}
+		if sc.Providers.Sandbox != nil {
+			p, err := newSandboxProvider(*sc.Providers.Sandbox, base)
+			if err != nil {
+				return nil, fmt.Errorf("space %s: %w", sc.Name, err)
+			}
+			envr = p
+			space.Topology = engine.GraphNeighbourer{G: p.graph}
 		}
+		sk, err := spaceSkills(sc.Skills, base)
+		if err != nil {
+			return nil, fmt.Errorf("space %s: %w", sc.Name, err)
+		}
+		checks = sk
+		spaces[sc.Name] = server.Space{Space: space, Sources: sources}
+		runSpaces = append(runSpaces, engine.RunSpace{Name: sc.Name, Env: envr, Skills: sk})
 	}
+	host, _ := os.Hostname()
+	runner := engine.NewRunner(engine.RunnerOptions{
+		Store:    st,
+		Spaces:   runSpaces,
+		Reasoner: &engine.EvidenceReasoner{Checks: checks, Log: log},
+		Progress: logProgress{log},
+		Log:      log,
+		Consumer: fmt.Sprintf("%s-%d", host, os.Getpid()),
+	})
 	srv := server.New(server.Options{
 		Spaces: spaces,
 		Intake: intake,
@@ -96,11 +127,35 @@ func buildWithStore(cfg *Config, st *store.Store, log *slog.Logger) (*app, error
 			return intake.Unlink(ctx, st, space, alertID, actor)
 		},
 		Reader:   st,
+		Reports:  st,
 		Store:    st,
 		APIToken: cfg.API.Token,
 		Log:      log,
 	})
-	return &app{store: st, intake: intake, server: srv, log: log}, nil
+	return &app{store: st, intake: intake, server: srv, runner: runner, log: log}, nil
+}
+
+// logProgress writes investigation progress to the log until a chat surface
+// is configured.
+type logProgress struct{ log *slog.Logger }
+
+func (p logProgress) Emit(_ context.Context, e engine.Event) {
+	switch e.Kind {
+	case engine.EventReport:
+		top := e.Report.Top()
+		if top == nil {
+			p.log.Info("investigation reported", "space", e.Space, "investigation", e.Investigation, "root_cause", "none")
+			return
+		}
+		p.log.Info("investigation reported", "space", e.Space, "investigation", e.Investigation,
+			"root_cause", top.Resource, "category", top.Category, "confidence", top.Confidence, "tool_calls", e.Report.Cost.ToolCalls)
+	case engine.EventFinding:
+		p.log.Info("finding", "space", e.Space, "investigation", e.Investigation, "finding", e.Text)
+	case engine.EventStatus:
+		p.log.Debug("status", "space", e.Space, "investigation", e.Investigation, "phase", e.Phase, "status", e.Text)
+	case engine.EventFailed:
+		p.log.Warn("investigation failed", "space", e.Space, "investigation", e.Investigation, "err", e.Text)
+	}
 }
 
 // buildSources turns a space's sources: block into alert sources by URL name.
@@ -162,7 +217,14 @@ func serve(ctx context.Context, cfg *Config, e env, ready func(addr string)) err
 		addr = "127.0.0.1:8080"
 	}
 	log.Info("nightshift serving", "version", version, "listen", addr, "spaces", len(cfg.Spaces), "embedded_store", a.store.Embedded())
+	var g errgroup.Group
+	rctx, stopRunner := context.WithCancel(ctx)
+	g.Go(func() error { return a.runner.Run(rctx) })
 	err = a.server.Run(ctx, addr, 20*time.Second, ready)
+	stopRunner()
+	if werr := g.Wait(); werr != nil && err == nil {
+		err = werr
+	}
 	if err != nil && err != http.ErrServerClosed {
 		return fmt.Errorf("serve: %w", err)
 	}
