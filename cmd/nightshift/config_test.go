@@ -16,7 +16,7 @@ func TestExampleConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cfg.Spaces) != 2 || cfg.Spaces[0].Name != "payments" || cfg.Spaces[0].Correlation.Window != 20*time.Minute {
+	if len(cfg.Spaces) != 3 || cfg.Spaces[2].Providers.Sandbox == nil || cfg.Spaces[0].Name != "payments" || cfg.Spaces[0].Correlation.Window != 20*time.Minute {
 		t.Fatalf("example parsed as %+v", cfg.Spaces)
 	}
 	s := cfg.Spaces[0].Sources
