@@ -63,7 +63,7 @@ func (s *Store) Lookup(ctx context.Context, space string, q engine.LookupQuery) 
 	for _, k := range q.Keys {
 		keys = append(keys, s.Key(space, "idx:"+k))
 	}
-	raw, err := lookupScript.Run(ctx, s.rdb, keys, s.Key(space, ""), q.Since.UnixMilli(), maxCandidatesPerKey).Slice()
+	raw, err := s.batch.run(ctx, lookupScript, keys, s.Key(space, ""), q.Since.UnixMilli(), maxCandidatesPerKey).Slice()
 	if err != nil {
 		return engine.LookupResult{}, fmt.Errorf("lookup: %w", err)
 	}
@@ -183,8 +183,8 @@ func (t *txn) op(op, key string, a, b, c any) {
 	t.args = append(t.args, op, i, a, b, c)
 }
 
-func (t *txn) run(ctx context.Context, rdb redis.Scripter) error {
-	n, err := commitScript.Run(ctx, rdb, t.keys, t.args...).Int()
+func (t *txn) run(ctx context.Context, b *batcher) error {
+	n, err := b.run(ctx, commitScript, t.keys, t.args...).Int()
 	if err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
@@ -239,7 +239,7 @@ func (s *Store) Commit(ctx context.Context, space string, c engine.Commit) error
 	for _, id := range c.Enqueue {
 		t.op("xadd", k("jobs"), jobsMaxLen, "investigation", id)
 	}
-	return t.run(ctx, s.rdb)
+	return t.run(ctx, s.batch)
 }
 
 func (s *Store) writeUpdate(t *txn, space string, u engine.InvestigationUpdate) error {

@@ -172,5 +172,5 @@ func (s *Store) AppendJournal(ctx context.Context, space, id string, head journa
 	}
 	last := entries[len(entries)-1]
 	t.op("set", headKey, journal.Head{Seq: last.Seq, Hash: last.Hash}.String(), "", "")
-	return t.run(ctx, s.rdb)
+	return t.run(ctx, s.batch)
 }

@@ -64,6 +64,7 @@ type Store struct {
 	rdb      redis.UniversalClient
 	prefix   string
 	embedded *miniredis.Miniredis
+	batch    *batcher
 }
 
 // Open connects to Redis as configured, or starts the embedded server when
@@ -81,13 +82,14 @@ func Open(cfg Config, log *slog.Logger) (*Store, error) {
 			Protocol: 2,
 		})
 		log.Warn("no redis.url configured: using the embedded store; all state is lost when the process exits and replicas cannot share it")
-		return &Store{rdb: rdb, prefix: cfg.Prefix, embedded: m}, nil
+		return &Store{rdb: rdb, prefix: cfg.Prefix, embedded: m, batch: newBatcher(rdb, false)}, nil
 	}
 	opts, err := universalOptions(cfg.URL)
 	if err != nil {
 		return nil, fmt.Errorf("redis url: %w", err)
 	}
-	return &Store{rdb: redis.NewUniversalClient(opts), prefix: cfg.Prefix}, nil
+	rdb := redis.NewUniversalClient(opts)
+	return &Store{rdb: rdb, prefix: cfg.Prefix, batch: newBatcher(rdb, true)}, nil
 }
 
 // universalOptions turns our URL forms into go-redis options.
@@ -149,6 +151,7 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close releases connections and stops the embedded server.
 func (s *Store) Close() error {
+	s.batch.close()
 	err := s.rdb.Close()
 	if s.embedded != nil {
 		s.embedded.Close()

@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -51,6 +52,17 @@ row measures the HTTP stack alone (no store) as this machine's ceiling.`,
 				}
 				o.ks = append(o.ks, k)
 			}
+			if o.cpuProfile != "" {
+				f, err := os.Create(o.cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return err
+				}
+				defer pprof.StopCPUProfile()
+			}
 			return o.run(cmd.Context(), e.stdout)
 		},
 	}
@@ -59,6 +71,7 @@ row measures the HTTP stack alone (no store) as this machine's ceiling.`,
 	ic.Flags().IntVar(&o.concurrency, "concurrency", 32, "concurrent clients")
 	ic.Flags().StringVar(&ks, "investigations", "10,10000", "active investigations to pre-load, one run each (comma-separated)")
 	ic.Flags().IntVar(&o.services, "services", 500, "distinct services the storm's alerts are about (fewer: more linking)")
+	ic.Flags().StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
 	c.AddCommand(ic)
 	return c
 }
@@ -69,6 +82,7 @@ type intakeBench struct {
 	concurrency int
 	ks          []int
 	services    int
+	cpuProfile  string
 }
 
 type benchResult struct {

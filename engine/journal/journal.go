@@ -15,7 +15,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"sort"
 	"time"
 )
 
@@ -106,75 +105,18 @@ func Hash(e Entry) (string, error) {
 // no insignificant white space, HTML characters unescaped, numbers kept as
 // written, and time in RFC 3339 with nanoseconds in UTC.
 func Canonical(e Entry) ([]byte, error) {
-	var data any
+	data := []byte("null")
 	if len(e.Data) > 0 {
-		dec := json.NewDecoder(bytes.NewReader(e.Data))
-		dec.UseNumber()
-		if err := dec.Decode(&data); err != nil {
+		d, rest, err := canonicalValue(make([]byte, 0, len(e.Data)), e.Data)
+		if err != nil {
 			return nil, fmt.Errorf("journal entry %d data: %w", e.Seq, err)
 		}
-	}
-	obj := map[string]any{
-		"seq":   e.Seq,
-		"time":  e.Time.UTC().Format(time.RFC3339Nano),
-		"type":  e.Type,
-		"actor": e.Actor,
-		"data":  data,
-	}
-	var buf bytes.Buffer
-	if err := writeCanonical(&buf, obj); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
-}
-
-func writeCanonical(buf *bytes.Buffer, v any) error {
-	switch x := v.(type) {
-	case map[string]any:
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
+		if len(skipSpace(rest)) > 0 {
+			return nil, fmt.Errorf("journal entry %d data: trailing bytes after JSON", e.Seq)
 		}
-		sort.Strings(keys)
-		buf.WriteByte('{')
-		for i, k := range keys {
-			if i > 0 {
-				buf.WriteByte(',')
-			}
-			if err := writeScalar(buf, k); err != nil {
-				return err
-			}
-			buf.WriteByte(':')
-			if err := writeCanonical(buf, x[k]); err != nil {
-				return err
-			}
-		}
-		buf.WriteByte('}')
-	case []any:
-		buf.WriteByte('[')
-		for i, el := range x {
-			if i > 0 {
-				buf.WriteByte(',')
-			}
-			if err := writeCanonical(buf, el); err != nil {
-				return err
-			}
-		}
-		buf.WriteByte(']')
-	default:
-		return writeScalar(buf, x)
+		data = d
 	}
-	return nil
-}
-
-func writeScalar(buf *bytes.Buffer, v any) error {
-	enc := json.NewEncoder(buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return fmt.Errorf("canonical json: %w", err)
-	}
-	buf.Truncate(buf.Len() - 1) // Encode appends a newline
-	return nil
+	return appendCanonical(make([]byte, 0, len(data)+128), e, data), nil
 }
 
 // BrokenError says where a journal stops being intact.
