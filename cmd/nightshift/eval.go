@@ -73,6 +73,7 @@ category, must-mention stems, time to first finding and root cause, tool calls.`
 					"top3": all.Top3, "category": all.Category, "mentions": all.Mentions, "sets": totals, "results": results})
 			}
 			printEval(e.stdout, results, totals)
+			fmt.Fprintf(e.stdout, "\npeak RSS %.1f MiB\n", float64(peakRSS())/(1<<20))
 			for _, r := range results {
 				if r.Error != "" {
 					return &exitError{code: 1, err: fmt.Errorf("scenario %s failed: %s", r.Scenario, r.Error)}
