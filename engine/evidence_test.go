@@ -31,6 +31,9 @@ type incident struct {
 	// contain; never lists text none of them may contain; plan lists text
 	// the first plan step must contain.
 	mention, never, plan []string
+	// victims maps a resource to the one that went bad before it and so
+	// explains its anomalies: its hypothesis must say so.
+	victims map[string]string
 	// bug, when set, names a known reasoner bug that makes this incident
 	// rank wrongly; the test is skipped with it when it does.
 	bug string
@@ -160,7 +163,8 @@ func noisyNeighbour(workerSpec, victimSpec map[string]any, bug string) incident 
 	return incident{name: "noisy neighbour without a CPU limit", tools: st,
 		alerts:       []engine.Alert{alertOn("al_catalog", "CatalogLatencyHigh: p99 above 500ms", catalog, t0)},
 		wantResource: worker, wantCategory: "resource-limits", bug: bug,
-		mention: []string{"no CPU limit", node}, plan: []string{"CPU limit"}}
+		mention: []string{"no CPU limit", node}, plan: []string{"CPU limit"},
+		victims: map[string]string{node: worker, catalog: node, search: node}}
 }
 
 // badDeploy: cart is rolled out and starts answering 500 with a nil-pointer
@@ -294,7 +298,8 @@ func callerAlarmsFirst() incident {
 	return incident{name: "caller alarms first, callee degraded earlier", tools: st,
 		alerts:       []engine.Alert{alertOn("al_inventory", "InventoryAPILatencyHigh: p99 above 500ms", api, t0)},
 		wantResource: table, wantCategory: "capacity",
-		mention: []string{"ThrottledRequests"}, plan: []string{table}}
+		mention: []string{"ThrottledRequests"}, plan: []string{table},
+		victims: map[string]string{api: table}}
 }
 
 const bugK8sLimits = "bug: containersOf (engine/explain.go) reads limits only from a container's own \"limits\" map or cpu_limit/cpuLimit keys, not from Kubernetes' resources.limits, so a Deployment spec as the Kubernetes API returns it shows no CPU limit on any container"
@@ -378,6 +383,27 @@ func TestEvidenceReasonerIncidents(t *testing.T) {
 					if !strings.Contains(rep.Plan[0].Action, m) {
 						problems = append(problems, fmt.Sprintf("first plan step %q does not mention %q", rep.Plan[0].Action, m))
 					}
+				}
+			}
+			for victim, cause := range in.victims {
+				found := false
+				for _, h := range rep.Hypotheses {
+					if h.Resource != victim {
+						continue
+					}
+					found = true
+					blamed := false
+					for _, ev := range h.Evidence {
+						if ev.Kind == "topology" && ev.Weight < 0 && strings.Contains(ev.Summary, cause) {
+							blamed = true
+						}
+					}
+					if !blamed {
+						problems = append(problems, fmt.Sprintf("hypothesis %s does not say that %s went bad first", victim, cause))
+					}
+				}
+				if !found {
+					problems = append(problems, fmt.Sprintf("victim %s is not among the hypotheses", victim))
 				}
 			}
 			if len(problems) > 0 {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -198,8 +199,18 @@ func TestRunnerInvestigate(t *testing.T) {
 			t.Errorf("runner-up confidence %v above the top's %v", rep.Hypotheses[1].Confidence, top.Confidence)
 		}
 		for _, h := range rep.Hypotheses {
-			if h.Resource == checkout && h.Category == "bad-deploy" && h.Confidence >= top.Confidence {
-				t.Errorf("the red-herring deployment ranks as high as the database: %+v", h)
+			if h.Resource != checkout {
+				continue
+			}
+			if h.Category == "bad-deploy" {
+				t.Errorf("the red-herring deployment is checkout's category: %+v", h)
+			}
+			blamed := false
+			for _, e := range h.Evidence {
+				blamed = blamed || e.Kind == "topology" && e.Weight < 0 && strings.Contains(e.Summary, ordersDB)
+			}
+			if !blamed {
+				t.Errorf("checkout's hypothesis does not say that %s went bad first:\n%s", ordersDB, describeEvidence(h.Evidence))
 			}
 		}
 		if len(rep.Plan) == 0 {
@@ -447,6 +458,14 @@ type reasonerFunc func(context.Context, *engine.Task) (*engine.Report, error)
 
 func (f reasonerFunc) Reason(ctx context.Context, t *engine.Task) (*engine.Report, error) {
 	return f(ctx, t)
+}
+
+func describeEvidence(evs []engine.Evidence) string {
+	var b strings.Builder
+	for _, e := range evs {
+		fmt.Fprintf(&b, "  [%s %.2f] %s\n", e.Kind, e.Weight, e.Summary)
+	}
+	return b.String()
 }
 
 // describeReport renders a report's ranking for failure messages.

@@ -18,9 +18,9 @@ import (
 type batcher struct {
 	rdb      redis.UniversalClient
 	pipeline bool // false for the embedded server: its in-memory pipe has no buffer, so a pipeline would deadlock
-	reqs chan *scriptCall
-	stop chan struct{}
-	wg   sync.WaitGroup
+	reqs     chan *scriptCall
+	stop     chan struct{}
+	wg       sync.WaitGroup
 }
 
 type scriptCall struct {
