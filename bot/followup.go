@@ -13,10 +13,14 @@ import (
 // agent answers free-form questions with tools; this is the deterministic
 // fallback every install has.
 func FollowUp(r *engine.Report, question string) Message {
-	q := strings.ToLower(question)
+	q := " " + strings.Join(strings.FieldsFunc(strings.ToLower(question), func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '\'')
+	}), " ") + " "
+	// has matches whole words or word stems at a word start: "plan" must not
+	// match "explanation", nor "sure" "pressure".
 	has := func(words ...string) bool {
 		for _, w := range words {
-			if strings.Contains(q, w) {
+			if strings.Contains(q, " "+w) {
 				return true
 			}
 		}
@@ -29,7 +33,7 @@ func FollowUp(r *engine.Report, question string) Message {
 	switch {
 	case top == nil:
 		return Message{Text: r.Summary}
-	case has("plan", "fix", "mitigat", "what should", "what do", "rollback", "roll back", "remediat"):
+	case has("plan", "fix", "mitigat", "what should", "what do we ", "what do i ", "what can we", "rollback", "roll back", "remediat"):
 		var b strings.Builder
 		for i, s := range r.Plan {
 			fmt.Fprintf(&b, "%d. %s\n   ✔ %s\n   ↩ %s\n", i+1, s.Action, s.Validation, s.Rollback)
@@ -48,7 +52,7 @@ func FollowUp(r *engine.Report, question string) Message {
 			return Message{Text: "No change (deployment, configuration, flag, infrastructure) preceded the onset in the inspected resources."}
 		}
 		return Message{Text: "*Changes that preceded the onset*\n" + strings.Join(dedupe(lines), "\n")}
-	case has("else", "alternative", "other", "sure", "confiden"):
+	case has("else ", "alternative", "other", "sure ", "confiden"):
 		var b strings.Builder
 		for i, h := range r.Hypotheses {
 			fmt.Fprintf(&b, "%d. `%s` — %s, %.0f%%: %s\n", i+1, h.Resource, h.Category, 100*h.Confidence, h.Statement)

@@ -34,9 +34,6 @@ type incident struct {
 	// victims maps a resource to the one that went bad before it and so
 	// explains its anomalies: its hypothesis must say so.
 	victims map[string]string
-	// bug, when set, names a known reasoner bug that makes this incident
-	// rank wrongly; the test is skipped with it when it does.
-	bug string
 }
 
 func alertOn(id, title, resource string, at time.Time) engine.Alert {
@@ -83,7 +80,7 @@ func flatContainer(name, cpuLimit, memLimit string) map[string]any {
 // sidecarThrottled: the istio-proxy sidecar of payments-api hits its own
 // 200m CPU limit; the pod's total CPU and the application container look
 // fine. spec chooses the layout the describe tool returns.
-func sidecarThrottled(spec map[string]any, bug string) incident {
+func sidecarThrottled(spec map[string]any) incident {
 	t0 := incidentT0
 	const (
 		payments = "k8s/payments/deployment/payments-api"
@@ -121,14 +118,14 @@ func sidecarThrottled(spec map[string]any, bug string) incident {
 		on.Add(90*time.Second), t0.Add(15*time.Minute), 30*time.Second)
 	return incident{name: "sidecar throttled at its own CPU limit", tools: st,
 		alerts:       []engine.Alert{alertOn("al_payments", "PaymentsAPILatencyHigh: p99 above 1s", payments, t0)},
-		wantResource: payments, wantCategory: "resource-limits", bug: bug,
+		wantResource: payments, wantCategory: "resource-limits",
 		mention: []string{"istio-proxy", "200m"}, never: []string{"no CPU limit"}, plan: []string{"istio-proxy"}}
 }
 
 // noisyNeighbour: a batch worker without a CPU limit picks up a heavy job
 // and takes every core of the node it shares with catalog and search; the
 // node saturates, their latency rises, and catalog alerts.
-func noisyNeighbour(workerSpec, victimSpec map[string]any, bug string) incident {
+func noisyNeighbour(workerSpec, victimSpec map[string]any) incident {
 	t0 := incidentT0
 	const (
 		node    = "k8s/node/ip-10-0-3-17.eu-west-1.compute.internal"
@@ -162,7 +159,7 @@ func noisyNeighbour(workerSpec, victimSpec map[string]any, bug string) incident 
 	st.Logs = logsEvery(worker, "info", "starting job monthly-revenue-report partition=2026-04", job, job.Add(time.Second), time.Minute)
 	return incident{name: "noisy neighbour without a CPU limit", tools: st,
 		alerts:       []engine.Alert{alertOn("al_catalog", "CatalogLatencyHigh: p99 above 500ms", catalog, t0)},
-		wantResource: worker, wantCategory: "resource-limits", bug: bug,
+		wantResource: worker, wantCategory: "resource-limits",
 		mention: []string{"no CPU limit", node}, plan: []string{"CPU limit"},
 		victims: map[string]string{node: worker, catalog: node, search: node}}
 }
@@ -302,7 +299,6 @@ func callerAlarmsFirst() incident {
 		victims: map[string]string{api: table}}
 }
 
-const bugK8sLimits = "bug: containersOf (engine/explain.go) reads limits only from a container's own \"limits\" map or cpu_limit/cpuLimit keys, not from Kubernetes' resources.limits, so a Deployment spec as the Kubernetes API returns it shows no CPU limit on any container"
 
 func incidents() []incident {
 	sidecarK8s := k8sDeployment(3,
@@ -316,10 +312,10 @@ func incidents() []incident {
 	workerFlat := map[string]any{"containers": []any{flatContainer("report-worker", "", "4Gi")}}
 	victimFlat := map[string]any{"containers": []any{flatContainer("app", "1", "1Gi")}}
 	return []incident{
-		sidecarThrottled(sidecarK8s, bugK8sLimits),
-		renamed(sidecarThrottled(sidecarFlat, ""), " (provider-neutral spec)"),
-		noisyNeighbour(workerK8s, victimK8s, ""),
-		renamed(noisyNeighbour(workerFlat, victimFlat, ""), " (provider-neutral spec)"),
+		sidecarThrottled(sidecarK8s),
+		renamed(sidecarThrottled(sidecarFlat), " (provider-neutral spec)"),
+		noisyNeighbour(workerK8s, victimK8s),
+		renamed(noisyNeighbour(workerFlat, victimFlat), " (provider-neutral spec)"),
 		badDeploy(),
 		memoryLeak(),
 		callerAlarmsFirst(),
@@ -408,9 +404,6 @@ func TestEvidenceReasonerIncidents(t *testing.T) {
 			}
 			if len(problems) > 0 {
 				msg := strings.Join(problems, "\n") + "\n" + describeReport(rep) + "evidence:\n" + text
-				if in.bug != "" {
-					t.Skip(in.bug + "\n" + msg)
-				}
 				t.Error(msg)
 			}
 			if top.Confidence <= 0 || top.Confidence > 1 {

@@ -140,7 +140,11 @@ func containersOf(spec any) []container {
 						}
 						ct := container{name: str(m["name"]), cpuLimit: firstStr(m, "cpu_limit", "cpuLimit", "limits.cpu"),
 							memLimit: firstStr(m, "memory_limit", "memoryLimit", "limits.memory")}
-						if lim, ok := m["limits"].(map[string]any); ok {
+						lim, ok := m["limits"].(map[string]any)
+						if res, rok := m["resources"].(map[string]any); rok && !ok {
+							lim, ok = res["limits"].(map[string]any) // Kubernetes: resources.limits
+						}
+						if ok {
 							ct.cpuLimit = firstStr(lim, "cpu")
 							ct.memLimit = firstStr(lim, "memory")
 						}

@@ -42,15 +42,16 @@ type signalRule struct {
 var signalRules = []signalRule{
 	{regexp.MustCompile(`oom|restart|crash|killed|evict|terminat`), SignalRestarts},
 	{regexp.MustCompile(`throttl|ratelimit|rate_limit|toomanyrequests|provisionedthroughputexceeded|throttles$|_throttles|\bthrottles\b`), SignalThrottling},
+	{regexp.MustCompile(`unhealthy`), SignalErrors},
 	{regexp.MustCompile(`success|availability|apdex|uptime|healthy_?host`), SignalSuccess},
 	{regexp.MustCompile(`iops|burst_?balance|disk_?queue|queue_?depth|io_?wait|iowait|(read|write)_?latency|(read|write)_?throughput|io_time|volume_?(read|write)|ebs(read|write)`), SignalIO},
 	{regexp.MustCompile(`5xx|4xx|error|errors|fail|exception|fault|reject|timeout|unhealthy|refused|dropped_requests|deadlock`), SignalErrors},
-	{regexp.MustCompile(`latenc|duration|response_?time|responsetime|elapsed|_seconds_p|p50|p90|p95|p99|_ms$|wait_?time|targetresponsetime|iteratorage`), SignalLatency},
+	{regexp.MustCompile(`latenc|duration|response_?time|responsetime|elapsed|_seconds_p|_seconds$|_seconds_max$|_seconds_bucket$|_seconds_sum$|p50|p90|p95|p99|_ms$|wait_?time|targetresponsetime|iteratorage`), SignalLatency},
 	{regexp.MustCompile(`connection|conn_|_conns|pool|socket|sessions|threads_connected|databaseconnections`), SignalConnections},
-	{regexp.MustCompile(`queue|backlog|ageofoldest|age_of_oldest|messages_visible|numberofmessages|consumer_?lag|replica_?lag|replicalag|pending`), SignalQueue},
+	{regexp.MustCompile(`queue|backlog|ageofoldest|age_of_oldest|messages_visible|numberofmessages|consumer_?(group_?)?lag|replica_?lag|replicalag|pending`), SignalQueue},
 	{regexp.MustCompile(`disk|storage|volume|inode|filesystem|fs_|ebs`), SignalDisk},
 	{regexp.MustCompile(`memory|mem_|_mem|heap|rss|working_set|swap|freeablememory|mebibytes|_bytes_used`), SignalMemory},
-	{regexp.MustCompile(`cpu|load_?avg|loadavg|millicores|cpuutilization|cpucredit`), SignalCPU},
+	{regexp.MustCompile(`cpu|load_?avg|loadavg|node_load\d+|system_load|millicores|cpuutilization|cpucredit`), SignalCPU},
 	{regexp.MustCompile(`capacity|concurren|replicas|instances_?in_?service|desired|provisioned|consumed`), SignalCapacity},
 	{regexp.MustCompile(`network|bytes_?in|bytes_?out|networkin|networkout|receive|transmit|packet|retransmit|tcp_|bandwidth|_bytes_total`), SignalNetwork},
 	{regexp.MustCompile(`request|rps|qps|throughput|invocation|count$|_total$|ops|workload|traffic|hits`), SignalTraffic},
@@ -110,6 +111,10 @@ var outcomeLabels = []string{"code", "status", "status_code", "status_class", "h
 // ClassifySeries is ClassifySignal that also reads outcome labels: a request
 // counter labelled code="5xx" or outcome="SERVER_ERROR" counts errors.
 func ClassifySeries(s Series) Signal {
+	byName := ClassifySignal(s.Name, s.Unit)
+	if byName == SignalLatency {
+		return byName // a duration split by status code still measures time
+	}
 	for _, k := range outcomeLabels {
 		v := strings.ToLower(s.Labels[k])
 		if v == "" {
@@ -123,5 +128,5 @@ func ClassifySeries(s Series) Signal {
 			return SignalTraffic
 		}
 	}
-	return ClassifySignal(s.Name, s.Unit)
+	return byName
 }
