@@ -299,7 +299,6 @@ func callerAlarmsFirst() incident {
 		victims: map[string]string{api: table}}
 }
 
-
 func incidents() []incident {
 	sidecarK8s := k8sDeployment(3,
 		k8sContainer("payments-api", "ghcr.io/acme/payments-api:7.3.0", map[string]any{"cpu": "500m"}, map[string]any{"cpu": "2", "memory": "2Gi"}),
