@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"errors"
 	"fmt"
 )
@@ -81,4 +82,19 @@ func ErrorCode(err error) Code {
 		return e.Code
 	}
 	return ""
+}
+
+// SafeError is the part of err that may be shown in chat or a report: the
+// public message of an *Error, or a generic sentence for anything else (a
+// raw provider error can carry account ids, role ARNs and addresses; those
+// belong in the log).
+func SafeError(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Public()
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return "timed out"
+	}
+	return "failed (details in the server log)"
 }

@@ -78,7 +78,7 @@ func (r *EvidenceReasoner) gather(ctx context.Context, t *Task) (*gathered, erro
 			if errors.Is(err, ErrBudget) {
 				break
 			}
-			t.Gap(fmt.Sprintf("topology of %s: %v", f, err))
+			t.Gap(fmt.Sprintf("topology of %s: %s", f, SafeError(err)))
 			continue
 		}
 		var tr TopologyResult
@@ -155,7 +155,7 @@ func (r *EvidenceReasoner) gather(ctx context.Context, t *Task) (*gathered, erro
 				}
 			}
 		} else if !errors.Is(err, ErrBudget) {
-			t.Gap(fmt.Sprintf("log search: %v", err))
+			t.Gap("log search: " + SafeError(err))
 		}
 	}
 
@@ -173,7 +173,7 @@ func (r *EvidenceReasoner) gather(ctx context.Context, t *Task) (*gathered, erro
 				}
 			}
 		} else if !errors.Is(err, ErrBudget) {
-			t.Gap(fmt.Sprintf("change history: %v", err))
+			t.Gap("change history: " + SafeError(err))
 		}
 	}
 

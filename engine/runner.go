@@ -247,7 +247,8 @@ func (r *Runner) Investigate(ctx context.Context, space, id string, resumed bool
 	setPhase(PhaseTriage, "Triaging "+alerts[0].Title)
 	reg, err := sp.Env.Tools(ctx, st.Investigation, alerts)
 	if err != nil {
-		t.gap(fmt.Sprintf("no tools for this space: %v", err))
+		r.log.Warn("no tools for the investigation", "space", space, "investigation", id, "err", err)
+		t.gap("no tools for this space: " + SafeError(err))
 		reg = NewRegistry()
 	}
 	t.tools = reg
