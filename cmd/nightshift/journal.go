@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -30,17 +31,20 @@ func journalCmd(e env) *cobra.Command {
 		}
 		return store.Open(cfg.Redis, nil)
 	}
+	read := func(ctx context.Context) ([]journal.Entry, error) {
+		st, err := open()
+		if err != nil {
+			return nil, err
+		}
+		defer st.Close()
+		return st.Journal(ctx, space, inv)
+	}
 	c.AddCommand(&cobra.Command{
 		Use:   "verify",
 		Short: "Check the hash chain; exit 0 when intact, 2 naming the first bad entry",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := open()
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			entries, err := st.Journal(cmd.Context(), space, inv)
+			entries, err := read(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -59,12 +63,7 @@ func journalCmd(e env) *cobra.Command {
 		Short: "Write the journal as JSON lines",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := open()
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			entries, err := st.Journal(cmd.Context(), space, inv)
+			entries, err := read(cmd.Context())
 			if err != nil {
 				return err
 			}

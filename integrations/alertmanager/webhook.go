@@ -12,7 +12,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"strconv"
 	"time"
 
@@ -74,7 +73,7 @@ func (w *Webhook) Parse(_ context.Context, d engine.Delivery) ([]engine.Alert, e
 	if err := hook.DecodeObject(d.Body, &p); err != nil {
 		return nil, err
 	}
-	if err := checkStatus("status", p.Status); err != nil {
+	if err := hook.CheckStatus("status", p.Status); err != nil {
 		return nil, err
 	}
 	if len(p.Alerts) == 0 {
@@ -98,14 +97,14 @@ func (w *Webhook) Parse(_ context.Context, d engine.Delivery) ([]engine.Alert, e
 }
 
 func convert(d engine.Delivery, p payload, el alert, path string) (engine.Alert, error) {
-	if err := checkStatus(path+".status", el.Status); err != nil {
+	if err := hook.CheckStatus(path+".status", el.Status); err != nil {
 		return engine.Alert{}, err
 	}
-	startsAt, err := parseTime(path+".startsAt", el.StartsAt)
+	startsAt, err := hook.ParseTime(path+".startsAt", el.StartsAt)
 	if err != nil {
 		return engine.Alert{}, err
 	}
-	endsAt, err := parseTime(path+".endsAt", el.EndsAt)
+	endsAt, err := hook.ParseTime(path+".endsAt", el.EndsAt)
 	if err != nil {
 		return engine.Alert{}, err
 	}
@@ -113,15 +112,15 @@ func convert(d engine.Delivery, p payload, el alert, path string) (engine.Alert,
 	// commonLabels is the intersection of the group's alert labels, so this
 	// changes nothing for what Alertmanager sends; it fills in hand-written
 	// and older payloads whose alerts leave the shared labels out.
-	labels := merge(p.CommonLabels, el.Labels)
-	annotations := merge(p.CommonAnnotations, el.Annotations)
+	labels := hook.Merge(p.CommonLabels, el.Labels)
+	annotations := hook.Merge(p.CommonAnnotations, el.Annotations)
 	t := hook.TargetFromLabels(labels)
 	alertname := labels["alertname"]
 
 	a := engine.Alert{
 		Source:      engine.SourceAlertmanager,
 		Title:       annotations["summary"],
-		Description: first(annotations, "description", "message"),
+		Description: hook.First(annotations, "description", "message"),
 		Severity:    engine.ParseSeverity(labels["severity"]),
 		Status:      status(el.Status, p.Status, endsAt, d.Received),
 		Resources:   t.Resources,
@@ -157,12 +156,12 @@ func convert(d engine.Delivery, p payload, el alert, path string) (engine.Alert,
 	if el.Fingerprint != "" {
 		a.Fingerprint = engine.SourceAlertmanager + ":" + el.Fingerprint
 	} else {
-		a.Fingerprint = engine.StructuredFingerprint(engine.SourceAlertmanager, alertname, a.Resources, without(labels, "alertname"))
+		a.Fingerprint = engine.StructuredFingerprint(engine.SourceAlertmanager, alertname, a.Resources, hook.Without(labels, "alertname"))
 	}
 
 	a.Links = hook.AppendLink(a.Links, "Source", el.GeneratorURL)
-	a.Links = hook.AppendLink(a.Links, "Runbook", first(annotations, "runbook_url", "runbook"))
-	a.Links = hook.AppendLink(a.Links, "Dashboard", first(annotations, "dashboard_url", "dashboard"))
+	a.Links = hook.AppendLink(a.Links, "Runbook", hook.First(annotations, "runbook_url", "runbook"))
+	a.Links = hook.AppendLink(a.Links, "Dashboard", hook.First(annotations, "dashboard_url", "dashboard"))
 	a.Links = hook.AppendLink(a.Links, "Alertmanager", p.ExternalURL)
 	return a, nil
 }
@@ -181,56 +180,7 @@ func status(own, group string, endsAt, received time.Time) engine.AlertStatus {
 	return engine.AlertFiring
 }
 
-func checkStatus(field, s string) error {
-	switch engine.AlertStatus(s) {
-	case "", engine.AlertFiring, engine.AlertResolved:
-		return nil
-	}
-	return engine.Invalid(field, `must be "firing" or "resolved"`)
-}
 
-// parseTime parses an RFC 3339 time. Absent and Go's zero time (which
-// Alertmanager sends as endsAt of a firing alert) both give the zero time.
-func parseTime(field, s string) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	t, err := time.Parse(time.RFC3339, s)
-	if err != nil {
-		return time.Time{}, engine.Invalid(field, "not an RFC 3339 time")
-	}
-	if t.Year() <= 1 {
-		return time.Time{}, nil
-	}
-	return t, nil
-}
 
-// merge returns base overlaid with over, or nil when both are empty.
-func merge(base, over map[string]string) map[string]string {
-	if len(base)+len(over) == 0 {
-		return nil
-	}
-	m := make(map[string]string, len(base)+len(over))
-	maps.Copy(m, base)
-	maps.Copy(m, over)
-	return m
-}
 
-func without(m map[string]string, key string) map[string]string {
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		if k != key {
-			out[k] = v
-		}
-	}
-	return out
-}
 
-func first(m map[string]string, keys ...string) string {
-	for _, k := range keys {
-		if v := m[k]; v != "" {
-			return v
-		}
-	}
-	return ""
-}
