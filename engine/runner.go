@@ -13,19 +13,23 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nightshift-ops/nightshift/engine/guard"
 	"github.com/nightshift-ops/nightshift/engine/journal"
 	"github.com/nightshift-ops/nightshift/engine/skills"
 )
 
 // Journal entry types written while investigating.
 const (
-	EntryPlanning    = "planning"
-	EntryToolCall    = "tool_call"
-	EntryObservation = "observation"
-	EntryFinding     = "finding"
-	EntryRootCause   = "root_cause"
-	EntryMitigation  = "mitigation"
-	EntryModelCall   = "model_call"
+	EntryPlanning      = "planning"
+	EntryToolCall      = "tool_call"
+	EntryObservation   = "observation"
+	EntryFinding       = "finding"
+	EntryRootCause     = "root_cause"
+	EntryMitigation    = "mitigation"
+	EntryModelCall     = "model_call"
+	EntryInjection     = "injection_suspected"
+	EntryUserRequest   = "user_request"
+	EntryMessagePosted = "message_posted"
 )
 
 // Job is one queued investigation.
@@ -271,6 +275,8 @@ func (r *Runner) Investigate(ctx context.Context, space, id string, resumed bool
 	report.Investigation = id
 	report.Skills = names
 	report.Gaps = append(t.gaps, report.Gaps...)
+	report.Notes = append(report.Notes, t.injections...)
+	RedactReport(report)
 	report.Cost.ToolCalls = t.calls
 	report.Cost.ModelCalls += t.modelCalls
 	report.Cost.Tokens += t.tokens
@@ -336,6 +342,7 @@ type Task struct {
 	modelCalls   int
 	tokens       int
 	gaps         []string
+	injections   []string
 	firstFinding time.Time
 }
 
@@ -380,15 +387,45 @@ func (t *Task) Call(ctx context.Context, name string, args any) (Result, string,
 	res, err := t.tools.Call(ctx, name, raw)
 	data := map[string]any{"call": ref, "tool": name, "args": json.RawMessage(raw)}
 	if err != nil {
-		data["error"] = err.Error()
+		data["error"] = SafeError(err)
 	} else {
 		sum := sha256.Sum256(res.Data)
 		data["result_sha256"] = hex.EncodeToString(sum[:])
-		data["summary"] = res.Summary
+		data["summary"], _ = guard.Redact(res.Summary)
 		data["bytes"] = len(res.Data)
 	}
 	t.Note(ctx, EntryToolCall, data)
+	if err == nil {
+		t.scan(ctx, ref, res)
+	}
 	return res, ref, err
+}
+
+// scan flags instructions aimed at an agent inside a tool result: they are
+// data, never obeyed, but people should know someone planted them.
+func (t *Task) scan(ctx context.Context, ref string, res Result) {
+	found := guard.DetectInjection(res.Summary + "\n" + string(res.Data))
+	if len(found) == 0 {
+		return
+	}
+	excerpts := make([]string, 0, len(found))
+	for _, f := range found {
+		ex, _ := guard.Redact(f.Excerpt)
+		excerpts = append(excerpts, ex)
+	}
+	t.Note(ctx, EntryInjection, map[string]any{"call": ref, "patterns": len(found), "excerpts": excerpts})
+	quoted := make([]string, 0, len(excerpts))
+	for i, ex := range excerpts {
+		if i == 3 {
+			break
+		}
+		quoted = append(quoted, fmt.Sprintf("%q", clip(ex, 120)))
+	}
+	msg := fmt.Sprintf("Suspected prompt injection in the result of %s (%d matches), treated as data and ignored: %s",
+		ref, len(found), strings.Join(quoted, ", "))
+	t.mu.Lock()
+	t.injections = append(t.injections, msg)
+	t.mu.Unlock()
 }
 
 // Status replaces the investigation's status line ("Checking metrics of 14 resources").
@@ -402,6 +439,7 @@ func (t *Task) Status(ctx context.Context, phase Phase, text string) {
 
 // Finding reports a confirmed finding: journaled and streamed.
 func (t *Task) Finding(ctx context.Context, ev Evidence) {
+	ev.Summary, _ = guard.Redact(ev.Summary)
 	t.mu.Lock()
 	if t.firstFinding.IsZero() {
 		t.firstFinding = t.now()
@@ -447,6 +485,32 @@ func (t *Task) Note(ctx context.Context, typ string, data any) {
 	}
 	if err := AppendEntry(ctx, t.store, t.Space, t.Investigation.ID, typ, "reasoner", data, t.now()); err != nil {
 		t.log.Warn("journal entry", "investigation", t.Investigation.ID, "type", typ, "err", err)
+	}
+}
+
+// RedactReport masks secrets and personal data in every text of a report
+// before it reaches a chat message, the store or the read API.
+func RedactReport(r *Report) {
+	red := func(s *string) { *s, _ = guard.Redact(*s) }
+	red(&r.Summary)
+	red(&r.Title)
+	for i := range r.Hypotheses {
+		h := &r.Hypotheses[i]
+		red(&h.Statement)
+		for j := range h.Evidence {
+			red(&h.Evidence[j].Summary)
+		}
+	}
+	for i := range r.Plan {
+		red(&r.Plan[i].Action)
+		red(&r.Plan[i].Validation)
+		red(&r.Plan[i].Rollback)
+	}
+	for i := range r.Gaps {
+		red(&r.Gaps[i])
+	}
+	for i := range r.Notes {
+		red(&r.Notes[i])
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/nightshift-ops/nightshift/integrations/datadog"
 	"github.com/nightshift-ops/nightshift/integrations/generic"
 	"github.com/nightshift-ops/nightshift/integrations/grafana"
+	"github.com/nightshift-ops/nightshift/integrations/llm"
 	"github.com/nightshift-ops/nightshift/integrations/pagerduty"
 	"github.com/nightshift-ops/nightshift/store"
 )
@@ -29,6 +30,7 @@ type Config struct {
 	Redis  store.Config  `yaml:"redis"`
 	API    APIConfig     `yaml:"api"`
 	Log    LogConfig     `yaml:"log"`
+	LLM    llm.Config    `yaml:"llm"`
 	Spaces []SpaceConfig `yaml:"spaces"`
 
 	file string     // where it was read from, for messages
@@ -150,6 +152,7 @@ func (c *Config) validate() []problem {
 		}
 	}
 	sub("redis.", c.Redis.Validate())
+	sub("llm.", c.LLM.Validate())
 	switch c.Log.Level {
 	case "", "debug", "info", "warn", "error":
 	default:

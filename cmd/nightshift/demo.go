@@ -16,6 +16,7 @@ import (
 	"github.com/nightshift-ops/nightshift/bot"
 	"github.com/nightshift-ops/nightshift/bot/console"
 	"github.com/nightshift-ops/nightshift/engine"
+	"github.com/nightshift-ops/nightshift/integrations/llm"
 )
 
 // defaultDemoScenario is the scenario the demo plays when none is named: a
@@ -26,6 +27,7 @@ func demoCmd(e env) *cobra.Command {
 	var scenario string
 	var once bool
 	var pace time.Duration
+	var lf llmFlags
 	c := &cobra.Command{
 		Use:   "demo",
 		Short: "The whole product in a minute: a simulated incident investigated in a terminal chat thread",
@@ -41,12 +43,17 @@ react with :+1: or :-1:, or type "quit".`,
 			if !cmd.Flags().Changed("pace") && once {
 				pace = 0
 			}
-			return runDemo(cmd.Context(), e, os.Stdin, scenario, once, pace)
+			lc, err := lf.resolve(llm.Config{}, e.getenv)
+			if err != nil {
+				return err
+			}
+			return runDemo(cmd.Context(), e, os.Stdin, scenario, once, pace, lc)
 		},
 	}
 	c.Flags().StringVar(&scenario, "scenario", defaultDemoScenario, "built-in scenario name or scenario file")
 	c.Flags().BoolVar(&once, "once", false, "play the scenario and exit (no interactive thread)")
 	c.Flags().DurationVar(&pace, "pace", 150*time.Millisecond, "pause between streamed updates, so a person can follow them")
+	lf.add(c)
 	return c
 }
 
@@ -66,7 +73,7 @@ func (p pacedPoster) Update(ctx context.Context, ref bot.Ref, m bot.Message) err
 	return p.Poster.Update(ctx, ref, m)
 }
 
-func runDemo(ctx context.Context, e env, in io.Reader, scenario string, once bool, pace time.Duration) error {
+func runDemo(ctx context.Context, e env, in io.Reader, scenario string, once bool, pace time.Duration, lc llm.Config) error {
 	l, err := loadScenario(scenario)
 	if err != nil {
 		return err
@@ -76,6 +83,10 @@ func runDemo(ctx context.Context, e env, in io.Reader, scenario string, once boo
 		return err
 	}
 	defer w.Close()
+	if w.model, err = modelOf(ctx, lc); err != nil {
+		return err
+	}
+	w.llm = lc
 	const channel = "C-INCIDENTS"
 	con := console.New(e.stdout, map[string]string{channel: "#incidents"})
 	con.Say("Nightshift demo · scenario %q · %s", l.Scenario.Name, l.Scenario.Summary)

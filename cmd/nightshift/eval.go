@@ -12,8 +12,10 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+	"github.com/tmc/langchaingo/llms"
 
 	"github.com/nightshift-ops/nightshift/engine"
+	"github.com/nightshift-ops/nightshift/integrations/llm"
 	"github.com/nightshift-ops/nightshift/integrations/sandbox"
 )
 
@@ -46,12 +48,14 @@ type evalTotals struct {
 	Category  float64 `json:"category"`
 	Mentions  float64 `json:"mentions"`
 	ToolCalls float64 `json:"mean_tool_calls"`
+	Tokens    float64 `json:"mean_tokens"`
 	Seconds   float64 `json:"mean_seconds"`
 }
 
 func evalCmd(e env) *cobra.Command {
 	var dir string
 	var asJSON bool
+	var lf llmFlags
 	c := &cobra.Command{
 		Use:   "eval",
 		Short: "Run a scenario library through the full pipeline and score the root causes",
@@ -65,7 +69,15 @@ category, must-mention stems, time to first finding and root cause, tool calls.`
 			if err != nil {
 				return &exitError{code: 1, err: fmt.Errorf("load scenarios: %w", err)}
 			}
-			results := runEval(cmd.Context(), loaded, dir)
+			lc, err := lf.resolve(llm.Config{}, e.getenv)
+			if err != nil {
+				return err
+			}
+			model, err := modelOf(cmd.Context(), lc)
+			if err != nil {
+				return err
+			}
+			results := runEval(cmd.Context(), loaded, dir, lc, model)
 			totals := summarize(results)
 			if asJSON {
 				all := totals[len(totals)-1]
@@ -84,10 +96,11 @@ category, must-mention stems, time to first finding and root cause, tool calls.`
 	}
 	c.Flags().StringVar(&dir, "scenarios", "", "folder of scenario files (default: the built-in library)")
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	lf.add(c)
 	return c
 }
 
-func runEval(ctx context.Context, loaded []sandbox.Loaded, root string) []evalResult {
+func runEval(ctx context.Context, loaded []sandbox.Loaded, root string, lc llm.Config, model llms.Model) []evalResult {
 	log := slog.New(slog.DiscardHandler)
 	var out []evalResult
 	for _, l := range loaded {
@@ -95,7 +108,7 @@ func runEval(ctx context.Context, loaded []sandbox.Loaded, root string) []evalRe
 		if l.Truth != nil {
 			r.Expected, r.Category = l.Truth.RootCause, l.Truth.Category
 		}
-		run, err := playScenario(ctx, l, nil, log)
+		run, err := playScenario(ctx, l, nil, log, lc, model)
 		if err != nil {
 			r.Error = err.Error()
 			out = append(out, r)
@@ -175,11 +188,12 @@ func summarize(rs []evalResult) []evalTotals {
 			t.Category += b2f(r.CatHit)
 			t.Mentions += b2f(r.Mentions)
 			t.ToolCalls += float64(r.ToolCalls)
+			t.Tokens += float64(r.Tokens)
 			t.Seconds += r.Seconds
 		}
 		if n := float64(len(list)); n > 0 {
 			t.Top1, t.Top3, t.Category, t.Mentions = t.Top1/n, t.Top3/n, t.Category/n, t.Mentions/n
-			t.ToolCalls, t.Seconds = t.ToolCalls/n, t.Seconds/n
+			t.ToolCalls, t.Tokens, t.Seconds = t.ToolCalls/n, t.Tokens/n, t.Seconds/n
 		}
 		return t
 	}
@@ -228,10 +242,10 @@ func printEval(w io.Writer, rs []evalResult, totals []evalTotals) {
 	tw.Flush()
 	fmt.Fprintln(w)
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "set\tscenarios\ttop-1\ttop-3\tcategory\tmentions\tmean tool calls\tmean seconds")
+	fmt.Fprintln(tw, "set\tscenarios\ttop-1\ttop-3\tcategory\tmentions\tmean tool calls\tmean tokens\tmean seconds")
 	for _, t := range totals {
-		fmt.Fprintf(tw, "%s\t%d\t%.0f%%\t%.0f%%\t%.0f%%\t%.0f%%\t%.1f\t%.2f\n", t.Set, t.Scenarios, 100*t.Top1, 100*t.Top3,
-			100*t.Category, 100*t.Mentions, t.ToolCalls, t.Seconds)
+		fmt.Fprintf(tw, "%s\t%d\t%.0f%%\t%.0f%%\t%.0f%%\t%.0f%%\t%.1f\t%.0f\t%.2f\n", t.Set, t.Scenarios, 100*t.Top1, 100*t.Top3,
+			100*t.Category, 100*t.Mentions, t.ToolCalls, t.Tokens, t.Seconds)
 	}
 	tw.Flush()
 }

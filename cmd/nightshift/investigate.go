@@ -12,11 +12,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/nightshift-ops/nightshift/engine"
+	"github.com/nightshift-ops/nightshift/integrations/llm"
 )
 
 func investigateCmd(e env) *cobra.Command {
 	var scenario string
 	var asJSON bool
+	var lf llmFlags
 	c := &cobra.Command{
 		Use:   "investigate",
 		Short: "Investigate a scenario: its alerts go through intake and correlation, then the evidence reasoner",
@@ -41,7 +43,15 @@ printing progress as it streams and the final report as Markdown.`,
 			if e.getenv("NIGHTSHIFT_DEBUG") != "" {
 				log = slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 			}
-			run, err := playScenario(cmd.Context(), l, progress, log)
+			lc, err := lf.resolve(llm.Config{}, e.getenv)
+			if err != nil {
+				return err
+			}
+			model, err := modelOf(cmd.Context(), lc)
+			if err != nil {
+				return err
+			}
+			run, err := playScenario(cmd.Context(), l, progress, log, lc, model)
 			if err != nil {
 				return err
 			}
@@ -55,6 +65,7 @@ printing progress as it streams and the final report as Markdown.`,
 	}
 	c.Flags().StringVar(&scenario, "scenario", "", "built-in scenario name or scenario file")
 	c.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
+	lf.add(c)
 	return c
 }
 
@@ -76,7 +87,7 @@ func writeReportJSON(w io.Writer, run *scenarioRun) error {
 	enc.SetEscapeHTML(false)
 	return enc.Encode(map[string]any{
 		"investigation": rep.Investigation, "summary": rep.Summary, "hypotheses": hs, "plan": rep.Plan,
-		"gaps": rep.Gaps, "skills": rep.Skills, "cost": rep.Cost, "alerts": run.outcomes,
+		"gaps": rep.Gaps, "skills": rep.Skills, "cost": rep.Cost, "alerts": run.outcomes, "notes": rep.Notes, "reasoner": rep.Reasoner,
 	})
 }
 
@@ -129,6 +140,13 @@ func ReportMarkdown(r *engine.Report) string {
 		b.WriteString("### Mitigation plan\n\n")
 		for i, s := range r.Plan {
 			fmt.Fprintf(&b, "%d. %s _(risk: %s)_\n   - validate: %s\n   - roll back: %s\n", i+1, s.Action, s.Risk, s.Validation, s.Rollback)
+		}
+		b.WriteString("\n")
+	}
+	if len(r.Notes) > 0 {
+		b.WriteString("### Notes\n\n")
+		for _, n := range r.Notes {
+			fmt.Fprintf(&b, "- %s\n", n)
 		}
 		b.WriteString("\n")
 	}

@@ -77,6 +77,7 @@ func newRoot(e env) *cobra.Command {
 		investigateCmd(e),
 		demoCmd(e),
 		skillsCmd(e),
+		askCmd(e),
 	)
 	return root
 }

@@ -100,14 +100,16 @@ func (p *sandboxProvider) match(a engine.Alert) *sandbox.Scenario {
 
 // Tools implements engine.Environment.
 func (p *sandboxProvider) Tools(_ context.Context, _ engine.Investigation, alerts []engine.Alert) (*engine.Registry, error) {
-	if len(alerts) == 0 {
-		return nil, fmt.Errorf("no alerts to match a scenario")
-	}
-	first := alerts[0]
-	sc := p.match(first)
-	at := first.ReceivedAt
-	if at.IsZero() {
-		at = first.StartsAt
+	// An investigation is served the scenario its first alert belongs to,
+	// from the moment that alert arrived; a question asked outside any
+	// investigation sees the first scenario as if it had begun just now.
+	sc, at := p.scenarios[0].Scenario, time.Now().Add(-10*time.Minute)
+	if len(alerts) > 0 {
+		first := alerts[0]
+		sc = p.match(first)
+		if at = first.ReceivedAt; at.IsZero() {
+			at = first.StartsAt
+		}
 	}
 	// Like a real provider, the simulation serves nothing after now.
 	env := sandbox.NewEnv(sc, at, sandbox.WithClock(time.Now))
@@ -116,6 +118,19 @@ func (p *sandboxProvider) Tools(_ context.Context, _ engine.Investigation, alert
 		return nil, err
 	}
 	return reg, nil
+}
+
+// environmentOf builds a space's capability providers, and the topology
+// graph they know (nil when none).
+func environmentOf(sc SpaceConfig, configFile string) (engine.Environment, *topology.Graph, error) {
+	if sc.Providers.Sandbox != nil {
+		p, err := newSandboxProvider(*sc.Providers.Sandbox, filepath.Dir(configFile))
+		if err != nil {
+			return nil, nil, err
+		}
+		return p, p.graph, nil
+	}
+	return noProvider{}, nil, nil
 }
 
 // noProvider is the Environment of a space with no capability provider.

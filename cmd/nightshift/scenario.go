@@ -10,9 +10,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tmc/langchaingo/llms"
+
 	"github.com/nightshift-ops/nightshift/engine"
 	"github.com/nightshift-ops/nightshift/engine/skills"
 	"github.com/nightshift-ops/nightshift/engine/topology"
+	"github.com/nightshift-ops/nightshift/integrations/llm"
 	"github.com/nightshift-ops/nightshift/integrations/sandbox"
 	"github.com/nightshift-ops/nightshift/store"
 )
@@ -95,6 +98,8 @@ type world struct {
 	env    *sandbox.Env
 	space  engine.Space
 	log    *slog.Logger
+	llm    llm.Config // provider none: the evidence reasoner alone
+	model  llms.Model
 }
 
 func newWorld(l sandbox.Loaded, log *slog.Logger) (*world, error) {
@@ -157,7 +162,7 @@ func (w *world) investigate(ctx context.Context, id string, progress engine.Prog
 	runner := engine.NewRunner(engine.RunnerOptions{
 		Store:    w.store,
 		Spaces:   []engine.RunSpace{{Name: w.space.Name, Env: sandboxEnv{w.env}, Skills: all}},
-		Reasoner: &engine.EvidenceReasoner{Checks: all, Log: w.log},
+		Reasoner: reasonerOf(w.llm, w.model, all, w.log),
 		Progress: progress,
 		Log:      w.log,
 	})
@@ -167,12 +172,13 @@ func (w *world) investigate(ctx context.Context, id string, progress engine.Prog
 // playScenario delivers a scenario's alerts through intake and correlation
 // into an embedded store, then runs the investigation of the first
 // investigation they opened with the evidence reasoner.
-func playScenario(ctx context.Context, l sandbox.Loaded, progress engine.Progress, log *slog.Logger) (*scenarioRun, error) {
+func playScenario(ctx context.Context, l sandbox.Loaded, progress engine.Progress, log *slog.Logger, lc llm.Config, model llms.Model) (*scenarioRun, error) {
 	start := time.Now()
 	w, err := newWorld(l, log)
 	if err != nil {
 		return nil, err
 	}
+	w.llm, w.model = lc, model
 	defer w.Close()
 	outs, opened, err := w.deliver(ctx, nil)
 	if err != nil {

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nightshift-ops/nightshift/integrations/llm"
 )
 
 func cli(t *testing.T, args ...string) (int, string, string) {
@@ -161,7 +163,7 @@ func TestDemo(t *testing.T) {
 	}
 	var buf bytes.Buffer
 	err := runDemo(context.Background(), env{getenv: func(string) string { return "" }, stdout: &buf, stderr: &buf},
-		strings.NewReader("what changed?\n:+1:\nwhat should we do?\nquit\n"), "orders-memory-leak-oom", false, 0)
+		strings.NewReader("what changed?\n:+1:\nwhat should we do?\nquit\n"), "orders-memory-leak-oom", false, 0, llm.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

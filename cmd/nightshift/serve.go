@@ -88,20 +88,26 @@ func buildWithStore(cfg *Config, st *store.Store, log *slog.Logger) (*app, error
 	var runSpaces []engine.RunSpace
 	var checks []skills.Skill
 	base := filepath.Dir(cfg.file)
+	lc, err := (&llmFlags{}).resolve(cfg.LLM, os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	model, err := modelOf(context.Background(), lc)
+	if err != nil {
+		return nil, err
+	}
 	for _, sc := range cfg.Spaces {
 		sources, err := buildSources(sc.Sources, log.With("space", sc.Name))
 		if err != nil {
 			return nil, fmt.Errorf("space %s: %w", sc.Name, err)
 		}
 		space := engine.Space{Name: sc.Name, Correlation: sc.Correlation.WithDefaults()}
-		var envr engine.Environment = noProvider{}
-		if sc.Providers.Sandbox != nil {
-			p, err := newSandboxProvider(*sc.Providers.Sandbox, base)
-			if err != nil {
-				return nil, fmt.Errorf("space %s: %w", sc.Name, err)
-			}
-			envr = p
-			space.Topology = engine.GraphNeighbourer{G: p.graph}
+		envr, graph, err := environmentOf(sc, cfg.file)
+		if err != nil {
+			return nil, fmt.Errorf("space %s: %w", sc.Name, err)
+		}
+		if graph != nil {
+			space.Topology = engine.GraphNeighbourer{G: graph}
 		}
 		sk, err := spaceSkills(sc.Skills, base)
 		if err != nil {
@@ -115,7 +121,7 @@ func buildWithStore(cfg *Config, st *store.Store, log *slog.Logger) (*app, error
 	runner := engine.NewRunner(engine.RunnerOptions{
 		Store:    st,
 		Spaces:   runSpaces,
-		Reasoner: &engine.EvidenceReasoner{Checks: checks, Log: log},
+		Reasoner: reasonerOf(lc, model, checks, log),
 		Progress: logProgress{log},
 		Log:      log,
 		Consumer: fmt.Sprintf("%s-%d", host, os.Getpid()),

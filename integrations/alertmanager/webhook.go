@@ -179,8 +179,3 @@ func status(own, group string, endsAt, received time.Time) engine.AlertStatus {
 	}
 	return engine.AlertFiring
 }
-
-
-
-
-

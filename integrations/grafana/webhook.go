@@ -280,8 +280,3 @@ func status(own, group, state string) engine.AlertStatus {
 	}
 	return engine.AlertFiring
 }
-
-
-
-
-
