@@ -261,4 +261,34 @@ spaces:
 		}
 	}
 	_ = http.StatusOK
+
+	// Follow-ups in the investigation's thread: answered from its report,
+	// remembered in the thread, journaled.
+	if redisURL == "" {
+		return
+	}
+	cfgPath := filepath.Join(t.TempDir(), "ask.yaml")
+	os.WriteFile(cfgPath, []byte(fmt.Sprintf("redis: {url: %q, prefix: %q}\nspaces:\n  - name: retail-prod\n    providers: {sandbox: {scenarios: builtin}}\n", redisURL, prefix)), 0o600)
+	code, out, errOut := cli(t, "ask", "--config", cfgPath, "--space", "retail-prod", "--investigation", inv, "why?")
+	if code != 0 || !strings.Contains(out, view.Report.Hypotheses[0].Resource) {
+		t.Fatalf("follow-up why: %d %s %s", code, out, errOut)
+	}
+	code, out, _ = cli(t, "ask", "--config", cfgPath, "--space", "retail-prod", "--investigation", inv, "what should we do?")
+	if code != 0 || !strings.Contains(out, "Mitigation plan") {
+		t.Fatalf("follow-up plan: %d %s", code, out)
+	}
+	_, turns, err := a.store.Conversation(context.Background(), "retail-prod", inv)
+	if err != nil || len(turns) != 4 || turns[2].Text != "what should we do?" {
+		t.Fatalf("conversation: %+v %v", turns, err)
+	}
+	entries, _ := a.store.Journal(context.Background(), "retail-prod", inv)
+	asked := 0
+	for _, e := range entries {
+		if e.Type == "user_request" {
+			asked++
+		}
+	}
+	if asked != 2 {
+		t.Errorf("%d user_request entries, want 2", asked)
+	}
 }
