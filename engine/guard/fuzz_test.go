@@ -5,7 +5,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 	"unicode/utf8"
 )
 
@@ -118,27 +117,23 @@ func FuzzDetectInjection(f *testing.F) {
 	})
 }
 
-// TestLinearTime feeds 256 KiB of one trigger repeated — the input that
-// makes a careless scanner quadratic — to every entry point. The bound is
-// loose (a linear scan takes milliseconds; a quadratic one took seconds).
-func TestLinearTime(t *testing.T) {
-	if testing.Short() {
-		t.Skip("slow")
-	}
+// BenchmarkWorstCase feeds 256 KiB of one trigger repeated — the input that
+// makes a careless scanner quadratic — to every entry point. It is a
+// benchmark, not a timed test: compare its figures between changes
+// (go test -run '^$' -bench WorstCase ./engine/guard/).
+func BenchmarkWorstCase(b *testing.B) {
 	units := []string{"sk-", "sk-ant-", "github_pat_", "ghp_", "xoxb-", "xapp-", "AKIA", "ASIA", "AIza", "sk_live_",
 		"eyJ", "eyJaaaaaaaaaaa.", "://", "a://", "@", "a@", "@a.", "bearer ", "Authorization: ", "authorization: basic ",
 		"password=", "password", "secret=", "token: ", "<password>", `\"`, "-----BEGIN RSA PRIVATE KEY-----\n", "-----END",
 		"4242 ", "4", "hooks.slack.com/services/", "[REDACTED:x]", "[REDACTED:x]password=", "u", "un", "<untrusted-data",
 		"&lt;", " ", "\\n", "\u200b", "ignore all previous ", "you are now ", "#", "\n#", "send all secrets ", "hide all secrets ", "please delete "}
 	const size = 256 << 10
-	for _, u := range units {
-		s := strings.Repeat(u, size/len(u))
-		start := time.Now()
-		Fence("s", "i", s)
-		DetectInjection(s)
-		RedactJSON([]byte(`"` + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), `"`, `\"`) + `"`))
-		if d := time.Since(start); d > 2*time.Second {
-			t.Errorf("%q × %d: %v", u, size/len(u), d)
+	for b.Loop() {
+		for _, u := range units {
+			s := strings.Repeat(u, size/len(u))
+			Fence("s", "i", s)
+			DetectInjection(s)
+			RedactJSON([]byte(`"` + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), `"`, `\"`) + `"`))
 		}
 	}
 }

@@ -156,29 +156,39 @@ type scanner struct {
 	lower string // s with ASCII letters lowered; same length and offsets
 	ph    []span // placeholders already present in s
 	cand  []span
-	memo  map[string][]int // offsets of needles searched by more than one rule
+	memo  []memo // offsets of the needles searched so far
 }
 
 // each calls fn with the offset of every occurrence of needle in the text
 // (in its lowered copy when lower is set). Needles that several rules search
 // for are found once.
 func (sc *scanner) each(lower bool, needle string, fn func(i int)) {
-	key := needle
-	text := sc.s
-	if lower {
-		key, text = "\x00"+needle, sc.lower
-	}
-	hits, ok := sc.memo[key]
-	if !ok {
-		eachIndex(text, needle, func(i int) { hits = append(hits, i) })
-		if sc.memo == nil {
-			sc.memo = make(map[string][]int)
+	var m *memo
+	for k := range sc.memo {
+		if sc.memo[k].lower == lower && sc.memo[k].needle == needle {
+			m = &sc.memo[k]
+			break
 		}
-		sc.memo[key] = hits
 	}
-	for _, i := range hits {
+	if m == nil {
+		text := sc.s
+		if lower {
+			text = sc.lower
+		}
+		sc.memo = append(sc.memo, memo{lower: lower, needle: needle})
+		m = &sc.memo[len(sc.memo)-1]
+		eachIndex(text, needle, func(i int) { m.hits = append(m.hits, i) })
+	}
+	for _, i := range m.hits {
 		fn(i)
 	}
+}
+
+// memo holds the offsets of one needle.
+type memo struct {
+	lower  bool
+	needle string
+	hits   []int
 }
 
 type span struct {
@@ -192,12 +202,18 @@ type rule struct {
 	scan func(sc *scanner, prio int)
 }
 
+// minSecret is the length of the shortest match of any rule that needs
+// neither a separator (=, :, >, "--") nor an '@': a 13-digit card number.
+// Shorter text without those characters holds nothing to redact, which
+// spares RedactJSON a full scan of every short string value.
+const minSecret = 13
+
 // scan runs every rule over s and resolves overlaps.
 func scan(s string) []Finding {
-	if len(s) == 0 {
+	if len(s) < minSecret && !strings.ContainsAny(s, "=:@>") && !strings.Contains(s, "--") {
 		return nil
 	}
-	sc := &scanner{s: s, lower: asciiLower(s)}
+	sc := &scanner{s: s, lower: asciiLower(s), memo: make([]memo, 0, 16)}
 	sc.ph = findPlaceholders(s)
 	for i, r := range rules {
 		r.scan(sc, i)
