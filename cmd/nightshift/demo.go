@@ -138,7 +138,24 @@ func runDemo(ctx context.Context, e env, in io.Reader, scenario string, once boo
 			}
 			con.Post(ctx, channel, thread.ID, bot.Message{Text: msg})
 		default:
-			con.Post(ctx, channel, thread.ID, bot.FollowUp(rep, text))
+			if w.model == nil {
+				con.Post(ctx, channel, thread.ID, bot.FollowUp(rep, text))
+				break
+			}
+			// With a model, follow-ups are answered with the tools and the
+			// thread's memory, as in Slack or Teams.
+			reg := engine.NewRegistry()
+			_ = reg.Add(w.env.Tools()...)
+			task := engine.NewTask(w.space.Name, engine.Investigation{ID: opened[0]}, nil, reg, w.store, nil)
+			summary, turns, _ := w.store.Conversation(ctx, w.space.Name, opened[0])
+			asker := &engine.Asker{Model: w.model, ModelName: lc.Model, MaxSteps: lc.MaxSteps}
+			ans, err := asker.Ask(ctx, engine.AskContext{Task: task, Report: rep, Summary: summary, History: turns, Question: text})
+			if err != nil {
+				ans.Text = "Could not answer: " + err.Error()
+			}
+			_ = w.store.AddTurns(ctx, w.space.Name, opened[0], engine.Turn{Role: "user", Who: "you", Text: text, At: time.Now()},
+				engine.Turn{Role: "assistant", Text: ans.Text, At: time.Now()})
+			con.Post(ctx, channel, thread.ID, bot.Message{Text: ans.Text})
 		}
 		mu.Unlock()
 	}
