@@ -192,14 +192,7 @@ func (a *AgentReasoner) Reason(ctx context.Context, t *Task) (*Report, error) {
 				llms.TextParts(llms.ChatMessageTypeHuman, "Answer by calling "+submitTool+" with the structured root cause and plan."))
 			continue
 		}
-		ai := llms.MessageContent{Role: llms.ChatMessageTypeAI}
-		if choice.Content != "" {
-			ai.Parts = append(ai.Parts, llms.TextContent{Text: choice.Content})
-		}
-		for _, c := range calls {
-			ai.Parts = append(ai.Parts, c)
-		}
-		msgs = append(msgs, ai)
+		msgs = append(msgs, aiMessage(choice, calls))
 		for _, c := range calls {
 			name, args := c.FunctionCall.Name, c.FunctionCall.Arguments
 			var reply string
@@ -219,33 +212,17 @@ func (a *AgentReasoner) Reason(ctx context.Context, t *Task) (*Report, error) {
 				repaired = true
 				reply = "Invalid answer: " + err.Error() + ". Call " + submitTool + " again with a corrected answer."
 			default:
-				tool, ok := t.tools.Get(name)
-				if !ok || !tool.ReadOnly {
-					t.Note(ctx, EntryObservation, map[string]any{"refused_tool": name, "reason": "not in the read-only registry"})
-					reply = fmt.Sprintf("Refused: %q is not one of your read-only tools. Use only the tools you were given.", name)
-					break
-				}
 				t.Status(ctx, PhaseGather, "Model is checking "+describeCall(name, args))
-				res, ref, err := t.Call(ctx, name, json.RawMessage(args))
-				if err != nil {
-					reply = "Tool error: " + SafeError(err)
-					break
-				}
-				body := res.Summary + "\n" + string(res.Data)
-				if len(body) > maxToolResult {
-					body = body[:maxToolResult] + "\n…(truncated)"
-				}
-				reply = "Result of " + ref + ":\n" + guard.Fence("tool:"+name, ref, body)
+				reply, _ = callForModel(ctx, t, name, args)
 			}
-			msgs = append(msgs, llms.MessageContent{Role: llms.ChatMessageTypeTool, Parts: []llms.ContentPart{
-				llms.ToolCallResponse{ToolCallID: c.ID, Name: name, Content: reply}}})
+			msgs = append(msgs, toolMessage(c.ID, name, reply))
 		}
 	}
 	return fallback(fmt.Sprintf("step budget of %d model calls spent", maxSteps))
 }
 
-// toolDefs declares the task's tools and the submit tool to the model.
-func (a *AgentReasoner) toolDefs(t *Task) []llms.Tool {
+// modelTools declares the task's read-only tools to a model.
+func modelTools(t *Task) []llms.Tool {
 	var out []llms.Tool
 	for _, tl := range t.Tools() {
 		var params any = map[string]any{"type": "object"}
@@ -257,7 +234,50 @@ func (a *AgentReasoner) toolDefs(t *Task) []llms.Tool {
 		}
 		out = append(out, llms.Tool{Type: "function", Function: &llms.FunctionDefinition{Name: tl.Name, Description: tl.Description, Parameters: params}})
 	}
-	return append(out, llms.Tool{Type: "function", Function: &llms.FunctionDefinition{Name: submitTool,
+	return out
+}
+
+// aiMessage is the model's turn as the conversation records it.
+func aiMessage(choice *llms.ContentChoice, calls []llms.ToolCall) llms.MessageContent {
+	ai := llms.MessageContent{Role: llms.ChatMessageTypeAI}
+	if choice.Content != "" {
+		ai.Parts = append(ai.Parts, llms.TextContent{Text: choice.Content})
+	}
+	for _, c := range calls {
+		ai.Parts = append(ai.Parts, c)
+	}
+	return ai
+}
+
+// toolMessage answers one tool call.
+func toolMessage(id, name, reply string) llms.MessageContent {
+	return llms.MessageContent{Role: llms.ChatMessageTypeTool, Parts: []llms.ContentPart{
+		llms.ToolCallResponse{ToolCallID: id, Name: name, Content: reply}}}
+}
+
+// callForModel runs a tool the model asked for: refused unless the
+// registry holds it as read-only; otherwise called (and journaled), its
+// result truncated, redacted and fenced as untrusted data. ref is the
+// call's citation, "" when nothing ran.
+func callForModel(ctx context.Context, t *Task, name, args string) (reply, ref string) {
+	if tool, ok := t.tools.Get(name); !ok || !tool.ReadOnly {
+		t.Note(ctx, EntryObservation, map[string]any{"refused_tool": name, "reason": "not in the read-only registry"})
+		return fmt.Sprintf("Refused: %q is not one of your read-only tools. Use only the tools you were given.", name), ""
+	}
+	res, ref, err := t.Call(ctx, name, json.RawMessage(args))
+	if err != nil {
+		return "Tool error: " + SafeError(err), ""
+	}
+	body := res.Summary + "\n" + string(res.Data)
+	if len(body) > maxToolResult {
+		body = body[:maxToolResult] + "\n…(truncated)"
+	}
+	return "Result of " + ref + ":\n" + guard.Fence("tool:"+name, ref, body), ref
+}
+
+// toolDefs declares the task's tools and the submit tool to the model.
+func (a *AgentReasoner) toolDefs(t *Task) []llms.Tool {
+	return append(modelTools(t), llms.Tool{Type: "function", Function: &llms.FunctionDefinition{Name: submitTool,
 		Description: "Commit the investigation's answer: root cause, alternatives, mitigation plan and gaps. Call exactly once, at the end.",
 		Parameters:  submitSchema}})
 }

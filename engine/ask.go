@@ -418,12 +418,7 @@ call it comes from, e.g. "(list_changes#2)". If the tools cannot answer, say wha
 // askModel answers with the model calling tools.
 func (a *Asker) askModel(ctx context.Context, ac AskContext) (Answer, error) {
 	t := ac.Task
-	var tools []llms.Tool
-	for _, tl := range t.Tools() {
-		var params map[string]any
-		_ = json.Unmarshal(tl.Parameters, &params)
-		tools = append(tools, llms.Tool{Type: "function", Function: &llms.FunctionDefinition{Name: tl.Name, Description: tl.Description, Parameters: params}})
-	}
+	tools := modelTools(t)
 	var ctxText strings.Builder
 	if ac.Report != nil {
 		ctxText.WriteString("This question is asked in the thread of an investigation. Its report:\n")
@@ -455,31 +450,13 @@ func (a *Asker) askModel(ctx context.Context, ac AskContext) (Answer, error) {
 		if len(calls) == 0 {
 			return Answer{Intent: "llm", Text: choice.Content, Citations: cites}, nil
 		}
-		ai := llms.MessageContent{Role: llms.ChatMessageTypeAI}
-		if choice.Content != "" {
-			ai.Parts = append(ai.Parts, llms.TextContent{Text: choice.Content})
-		}
+		msgs = append(msgs, aiMessage(choice, calls))
 		for _, call := range calls {
-			ai.Parts = append(ai.Parts, call)
-		}
-		msgs = append(msgs, ai)
-		for _, call := range calls {
-			name := call.FunctionCall.Name
-			reply := ""
-			if tool, ok := t.tools.Get(name); !ok || !tool.ReadOnly {
-				reply = fmt.Sprintf("Refused: %q is not one of your read-only tools.", name)
-			} else if res, ref, err := t.Call(ctx, name, json.RawMessage(call.FunctionCall.Arguments)); err != nil {
-				reply = "Tool error: " + SafeError(err)
-			} else {
+			reply, ref := callForModel(ctx, t, call.FunctionCall.Name, call.FunctionCall.Arguments)
+			if ref != "" {
 				cites = append(cites, ref)
-				body := res.Summary + "\n" + string(res.Data)
-				if len(body) > maxToolResult {
-					body = body[:maxToolResult] + "\n…(truncated)"
-				}
-				reply = "Result of " + ref + ":\n" + guard.Fence("tool:"+name, ref, body)
 			}
-			msgs = append(msgs, llms.MessageContent{Role: llms.ChatMessageTypeTool, Parts: []llms.ContentPart{
-				llms.ToolCallResponse{ToolCallID: call.ID, Name: name, Content: reply}}})
+			msgs = append(msgs, toolMessage(call.ID, call.FunctionCall.Name, reply))
 		}
 	}
 	return Answer{Intent: "llm", Text: "I could not finish looking this up within my step budget.", Citations: cites}, nil
