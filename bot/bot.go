@@ -99,6 +99,8 @@ type Threads struct {
 
 type thread struct {
 	mu       sync.Mutex
+	used     time.Time   // last event, for eviction
+	timer    *time.Timer // sends a held-back status edit when the interval ends
 	parent   Ref
 	status   Ref
 	lastEdit time.Time
@@ -131,7 +133,9 @@ func (t *Threads) Emit(ctx context.Context, e engine.Event) {
 	if th == nil {
 		th = &thread{}
 		t.th[e.Investigation] = th
+		t.evict()
 	}
+	th.used = t.o.Now()
 	t.mu.Unlock()
 	th.mu.Lock()
 	defer th.mu.Unlock()
@@ -171,9 +175,22 @@ func (t *Threads) render(ctx context.Context, channel string, th *thread, e engi
 		}
 	case engine.EventStatus:
 		now := t.o.Now()
-		if t.o.MinEditInterval > 0 && now.Sub(th.lastEdit) < t.o.MinEditInterval {
+		if wait := t.o.MinEditInterval - now.Sub(th.lastEdit); t.o.MinEditInterval > 0 && wait > 0 {
 			ev := e
 			th.pending = &ev
+			if th.timer == nil {
+				// Without a timer a held-back edit would wait for the next
+				// event, and a quiet investigation would show a stale status.
+				bg := context.WithoutCancel(ctx)
+				th.timer = time.AfterFunc(wait, func() {
+					th.mu.Lock()
+					defer th.mu.Unlock()
+					th.timer = nil
+					if err := t.flush(bg, th); err != nil {
+						t.o.Log.Warn("post to chat", "investigation", e.Investigation, "err", err)
+					}
+				})
+			}
 			return nil
 		}
 		return t.editStatus(ctx, th, e)
@@ -202,12 +219,40 @@ func (t *Threads) render(ctx context.Context, channel string, th *thread, e engi
 }
 
 func (t *Threads) editStatus(ctx context.Context, th *thread, e engine.Event) error {
+	if th.timer != nil {
+		th.timer.Stop()
+		th.timer = nil
+	}
 	if th.status.ID == "" {
 		return nil
 	}
 	th.lastEdit = t.o.Now()
 	th.pending = nil
 	return t.o.Poster.Update(ctx, th.status, StatusMessage(e.Phase, e.Text))
+}
+
+// maxThreads bounds the threads kept in memory; the least recently used
+// goes first. A thread evicted and then active again starts a new thread,
+// which only happens for investigations idle while thousands of others ran.
+const maxThreads = 10000
+
+// evict drops the least recently used thread when there are too many.
+// The caller holds t.mu.
+func (t *Threads) evict() {
+	if len(t.th) <= maxThreads {
+		return
+	}
+	var oldest string
+	var at time.Time
+	for id, th := range t.th {
+		if oldest == "" || th.used.Before(at) {
+			oldest, at = id, th.used
+		}
+	}
+	if th := t.th[oldest]; th.timer != nil {
+		th.timer.Stop()
+	}
+	delete(t.th, oldest)
 }
 
 // flush sends a held-back status edit.

@@ -226,7 +226,14 @@ func TestThreadsCoalescesStatusEdits(t *testing.T) {
 		if ops := p.Ops(); len(ops) != 0 {
 			t.Fatalf("a status right after a flushed edit went out: %+v", ops)
 		}
+		// When the interval ends the held-back edit goes out by itself: a
+		// quiet investigation does not show a stale status.
+		time.Sleep(2 * time.Second)
+		if diff := cmp.Diff(p.Ops(), []op{update(engine.PhaseAnalyse, "Looking for anomaly onsets")}); diff != "" {
+			t.Fatalf("held-back edit at the end of the interval (-got +want):\n%s", diff)
+		}
 		// Once the interval has passed, a status goes out at once.
+		p.reset()
 		time.Sleep(2 * time.Second)
 		status(engine.PhaseMitigate, "Writing the plan")
 		if diff := cmp.Diff(p.Ops(), []op{update(engine.PhaseMitigate, "Writing the plan")}); diff != "" {
