@@ -1,0 +1,88 @@
+package slack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/nightshift-ops/nightshift/bot"
+)
+
+// maxRetries is how many times a rate-limited call is retried.
+const maxRetries = 3
+
+// Poster posts and edits bot.Messages with chat.postMessage and
+// chat.update, rendered by Blocks with Fallback as the notification text.
+// A call answered with HTTP 429 waits out Slack's Retry-After (or until
+// the context ends) and is retried up to three times; the wait blocks the
+// caller, which is why bot.Threads coalesces status edits. Safe for
+// concurrent use.
+type Poster struct {
+	api *slack.Client
+}
+
+// NewPoster returns a Poster sending through api, a client with the bot
+// token (xoxb-). Do not also give api slack.OptionRetry: the Poster
+// already retries rate-limited calls.
+func NewPoster(api *slack.Client) *Poster {
+	return &Poster{api: api}
+}
+
+var _ bot.Poster = (*Poster)(nil)
+
+// Post implements bot.Poster. The returned Ref's ID is the message ts and
+// its Channel the channel id Slack answered with.
+func (p *Poster) Post(ctx context.Context, channel, thread string, m bot.Message) (bot.Ref, error) {
+	opts := []slack.MsgOption{slack.MsgOptionBlocks(Blocks(m)...), slack.MsgOptionText(Fallback(m), true)}
+	if thread != "" {
+		opts = append(opts, slack.MsgOptionTS(thread))
+	}
+	var ch, ts string
+	err := retry(ctx, func() error {
+		var err error
+		ch, ts, err = p.api.PostMessageContext(ctx, channel, opts...)
+		return err
+	})
+	if err != nil {
+		return bot.Ref{}, fmt.Errorf("slack chat.postMessage: %w", err)
+	}
+	if ch == "" {
+		ch = channel
+	}
+	return bot.Ref{Channel: ch, ID: ts, Thread: thread}, nil
+}
+
+// Update implements bot.Poster.
+func (p *Poster) Update(ctx context.Context, ref bot.Ref, m bot.Message) error {
+	opts := []slack.MsgOption{slack.MsgOptionBlocks(Blocks(m)...), slack.MsgOptionText(Fallback(m), true)}
+	err := retry(ctx, func() error {
+		_, _, _, err := p.api.UpdateMessageContext(ctx, ref.Channel, ref.ID, opts...)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("slack chat.update: %w", err)
+	}
+	return nil
+}
+
+// retry calls f, and again after Slack's Retry-After while it is rate
+// limited, at most maxRetries more times.
+func retry(ctx context.Context, f func() error) error {
+	for attempt := 0; ; attempt++ {
+		err := f()
+		var rl *slack.RateLimitedError
+		if !errors.As(err, &rl) || attempt == maxRetries {
+			return err
+		}
+		t := time.NewTimer(rl.RetryAfter)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return errors.Join(err, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
