@@ -116,24 +116,9 @@ func (w *Webhook) Parse(_ context.Context, d engine.Delivery) ([]engine.Alert, e
 	if err := hook.CheckStatus("status", p.Status); err != nil {
 		return nil, err
 	}
-	if len(p.Alerts) == 0 {
-		return nil, engine.Invalid("alerts", "missing or empty")
-	}
-	alerts := make([]engine.Alert, 0, len(p.Alerts))
-	for i, raw := range p.Alerts {
-		path := "alerts[" + strconv.Itoa(i) + "]"
-		var el alert
-		if err := hook.DecodeObjectAt(path, raw, &el); err != nil {
-			return nil, err
-		}
-		a, err := convert(d, p, el, path)
-		if err != nil {
-			return nil, err
-		}
-		a.Raw = raw
-		alerts = append(alerts, a)
-	}
-	return alerts, nil
+	return hook.EachAlert(p.Alerts, func(path string, el alert) (engine.Alert, error) {
+		return convert(d, p, el, path)
+	})
 }
 
 // authenticate requires each credential the configuration has.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"strconv"
 
 	"github.com/nightshift-ops/nightshift/engine"
 )
@@ -46,4 +47,29 @@ func DecodeObjectAt(path string, raw []byte, v any) error {
 		return err
 	}
 	return nil
+}
+
+// EachAlert decodes every element of a grouped payload's alerts array (as
+// Alertmanager and Grafana send them) into T and converts it, keeping each
+// element's own JSON as the alert's Raw. Errors name "alerts[i]…"; an empty
+// array is malformed: senders never send one.
+func EachAlert[T any](raws []json.RawMessage, convert func(path string, el T) (engine.Alert, error)) ([]engine.Alert, error) {
+	if len(raws) == 0 {
+		return nil, engine.Invalid("alerts", "missing or empty")
+	}
+	out := make([]engine.Alert, 0, len(raws))
+	for i, raw := range raws {
+		path := "alerts[" + strconv.Itoa(i) + "]"
+		var el T
+		if err := DecodeObjectAt(path, raw, &el); err != nil {
+			return nil, err
+		}
+		a, err := convert(path, el)
+		if err != nil {
+			return nil, err
+		}
+		a.Raw = raw
+		out = append(out, a)
+	}
+	return out, nil
 }
