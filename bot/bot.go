@@ -12,8 +12,10 @@ package bot
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 
@@ -75,6 +77,44 @@ type Poster interface {
 	Update(ctx context.Context, ref Ref, m Message) error
 }
 
+// Uploader is implemented by Posters that can attach pictures to a thread
+// (Slack files.uploadV2, a Teams image attachment).
+type Uploader interface {
+	Upload(ctx context.Context, channel, thread string, img Image) error
+}
+
+// Streamer is implemented by Posters whose platform streams a message as it
+// is written (Slack chat.startStream / appendStream / stopStream). Threads
+// streams the investigation's narrative through it when enabled, and falls
+// back to editing the status message when the first call fails.
+type Streamer interface {
+	StartStream(ctx context.Context, channel, thread, text string) (Ref, error)
+	AppendStream(ctx context.Context, ref Ref, text string) error
+	StopStream(ctx context.Context, ref Ref, text string) error
+}
+
+// ThreadStore keeps thread state outside the process, so that any replica
+// (after any restart) can keep posting into an investigation's thread and
+// map replies and reactions back to it. store.Store implements it in Redis.
+type ThreadStore interface {
+	// ClaimChatThread is true for the first caller only (until ttl).
+	ClaimChatThread(ctx context.Context, platform, space, inv, owner string, ttl time.Duration) (bool, error)
+	ChatThread(ctx context.Context, platform, space, inv string) (map[string]string, error)
+	// SetChatThread sets some fields and keeps the others.
+	SetChatThread(ctx context.Context, platform, space, inv string, fields map[string]string) error
+	// AddChatMember adds to a set of the thread; true when new, and the size.
+	AddChatMember(ctx context.Context, platform, space, inv, set, member string) (bool, int64, error)
+	IndexChatMessage(ctx context.Context, platform, space, channel, id, value string) error
+}
+
+// Values IndexChatMessage stores for the messages Threads posts: "thread
+// <investigation>" for the parent, "report <investigation>" for the root
+// cause message (reactions on it are feedback).
+const (
+	IndexThread = "thread"
+	IndexReport = "report"
+)
+
 // ThreadsOptions configure Threads.
 type ThreadsOptions struct {
 	Poster Poster
@@ -84,13 +124,29 @@ type ThreadsOptions struct {
 	// MinEditInterval coalesces status edits: at most one per interval per
 	// investigation; the latest status wins. 0 edits every time.
 	MinEditInterval time.Duration
-	Log             *slog.Logger
-	Now             func() time.Time
+	// Platform names the platform in Store keys ("slack", "teams").
+	Platform string
+	// Store, when set, keeps thread state for every replica; without it
+	// state lives in this process only (the demo, tests).
+	Store ThreadStore
+	// Owner names this replica in thread claims.
+	Owner string
+	// Chart, when set, draws the key metric of a report; the picture is
+	// uploaded into the thread when the Poster is an Uploader.
+	Chart func(ctx context.Context, space, inv string, r *engine.Report) (*Image, error)
+	// Stream streams the narrative when the Poster is a Streamer.
+	Stream bool
+	Log    *slog.Logger
+	Now    func() time.Time
 }
 
 // Threads keeps one chat thread per investigation and renders its progress
 // events into it. It implements engine.Progress. Safe for concurrent use;
 // events of one investigation are rendered in the order they arrive.
+//
+// With a Store, one parent message is posted per investigation even when
+// several replicas race (a claim in the store), and linked alerts are
+// announced once.
 type Threads struct {
 	o  ThreadsOptions
 	mu sync.Mutex
@@ -101,12 +157,16 @@ type thread struct {
 	mu       sync.Mutex
 	used     time.Time   // last event, for eviction
 	timer    *time.Timer // sends a held-back status edit when the interval ends
+	loaded   bool        // state read from the store
 	parent   Ref
 	status   Ref
+	stream   Ref    // the streamed narrative, when streaming
+	streamed string // narrative lines not yet appended
 	lastEdit time.Time
 	pending  *engine.Event // a status edit held back by coalescing
 	alert    *engine.Alert
 	linked   int
+	seen     map[string]bool // alerts announced as linked (without a store)
 }
 
 // NewThreads returns a Threads posting through o.Poster.
@@ -116,6 +176,9 @@ func NewThreads(o ThreadsOptions) *Threads {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Platform == "" {
+		o.Platform = "chat"
 	}
 	return &Threads{o: o, th: map[string]*thread{}}
 }
@@ -131,7 +194,7 @@ func (t *Threads) Emit(ctx context.Context, e engine.Event) {
 	t.mu.Lock()
 	th := t.th[e.Investigation]
 	if th == nil {
-		th = &thread{}
+		th = &thread{seen: map[string]bool{}}
 		t.th[e.Investigation] = th
 		t.evict()
 	}
@@ -139,9 +202,129 @@ func (t *Threads) Emit(ctx context.Context, e engine.Event) {
 	t.mu.Unlock()
 	th.mu.Lock()
 	defer th.mu.Unlock()
+	if err := t.load(ctx, e, th); err != nil {
+		t.o.Log.Warn("read chat thread state", "investigation", e.Investigation, "err", err)
+	}
 	if err := t.render(ctx, channel, th, e); err != nil {
 		t.o.Log.Warn("post to chat", "investigation", e.Investigation, "event", e.Kind, "err", err)
 	}
+}
+
+// load reads a thread's state from the store the first time it is needed.
+func (t *Threads) load(ctx context.Context, e engine.Event, th *thread) error {
+	if t.o.Store == nil || th.loaded || th.parent.ID != "" {
+		return nil
+	}
+	f, err := t.o.Store.ChatThread(ctx, t.o.Platform, e.Space, e.Investigation)
+	if err != nil {
+		return err
+	}
+	th.loaded = true
+	th.apply(f)
+	return nil
+}
+
+// apply sets the state the store keeps.
+func (th *thread) apply(f map[string]string) {
+	if f["parent"] == "" {
+		return
+	}
+	th.parent = Ref{Channel: f["channel"], ID: f["parent"]}
+	if f["status"] != "" {
+		th.status = Ref{Channel: f["channel"], ID: f["status"], Thread: f["parent"]}
+	}
+	if f["stream"] != "" {
+		th.stream = Ref{Channel: f["channel"], ID: f["stream"], Thread: f["parent"]}
+	}
+	if f["alert"] != "" {
+		var a engine.Alert
+		if json.Unmarshal([]byte(f["alert"]), &a) == nil {
+			th.alert = &a
+		}
+	}
+	if n, err := strconv.Atoi(f["linked"]); err == nil {
+		th.linked = n
+	}
+}
+
+// open posts the parent and status messages, once per investigation: with
+// a store, the replica that claims the thread posts and the others wait for
+// its state.
+func (t *Threads) open(ctx context.Context, channel string, th *thread, e engine.Event) error {
+	if t.o.Store != nil {
+		ok, err := t.o.Store.ClaimChatThread(ctx, t.o.Platform, e.Space, e.Investigation, t.o.Owner, 10*time.Minute)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return t.await(ctx, th, e)
+		}
+	}
+	th.alert = e.Alert
+	ref, err := t.o.Poster.Post(ctx, channel, "", ParentMessage(e.Investigation, e.Alert, 0))
+	if err != nil {
+		return err
+	}
+	th.parent = ref
+	fields := map[string]string{"channel": ref.Channel, "parent": ref.ID}
+	if b, err := json.Marshal(e.Alert); err == nil && e.Alert != nil {
+		fields["alert"] = string(b)
+	}
+	if err := t.save(ctx, e, fields); err != nil {
+		return err
+	}
+	if err := t.index(ctx, e.Space, ref, IndexThread+" "+e.Investigation); err != nil {
+		return err
+	}
+	first := StatusMessage(e.Phase, "Investigation started")
+	if st, ok := t.o.Poster.(Streamer); ok && t.o.Stream {
+		ref, err := st.StartStream(ctx, ref.Channel, th.parent.ID, first.Text+"\n")
+		if err == nil {
+			th.stream = ref
+			return t.save(ctx, e, map[string]string{"stream": ref.ID})
+		}
+		t.o.Log.Info("streaming not available; editing a status message instead", "err", err)
+	}
+	st, err := t.o.Poster.Post(ctx, ref.Channel, th.parent.ID, first)
+	if err != nil {
+		return err
+	}
+	th.status = st
+	return t.save(ctx, e, map[string]string{"status": st.ID})
+}
+
+// await waits for the replica that claimed the thread to save it.
+func (t *Threads) await(ctx context.Context, th *thread, e engine.Event) error {
+	for i := 0; i < 100; i++ {
+		f, err := t.o.Store.ChatThread(ctx, t.o.Platform, e.Space, e.Investigation)
+		if err != nil {
+			return err
+		}
+		if f["parent"] != "" && (f["status"] != "" || f["stream"] != "") {
+			th.apply(f)
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("another replica claimed the thread of %s but did not open it", e.Investigation)
+}
+
+func (t *Threads) save(ctx context.Context, e engine.Event, fields map[string]string) error {
+	if t.o.Store == nil {
+		return nil
+	}
+	return t.o.Store.SetChatThread(ctx, t.o.Platform, e.Space, e.Investigation, fields)
+}
+
+func (t *Threads) index(ctx context.Context, space string, ref Ref, value string) error {
+	if t.o.Store == nil {
+		return nil
+	}
+	return t.o.Store.IndexChatMessage(ctx, t.o.Platform, space, ref.Channel, ref.ID, value)
 }
 
 func (t *Threads) render(ctx context.Context, channel string, th *thread, e engine.Event) error {
@@ -149,24 +332,38 @@ func (t *Threads) render(ctx context.Context, channel string, th *thread, e engi
 		if th.parent.ID == "" {
 			return Ref{}, fmt.Errorf("no thread yet for %s", e.Investigation)
 		}
-		return t.o.Poster.Post(ctx, channel, th.parent.ID, m)
+		return t.o.Poster.Post(ctx, th.parent.Channel, th.parent.ID, m)
 	}
 	switch e.Kind {
 	case engine.EventOpened:
 		if th.parent.ID != "" {
-			return nil // a rerun: the thread exists
+			return nil // a rerun, or another replica opened it: the thread exists
 		}
-		th.alert = e.Alert
-		ref, err := t.o.Poster.Post(ctx, channel, "", ParentMessage(e.Investigation, e.Alert, 0))
-		if err != nil {
-			return err
-		}
-		th.parent = ref
-		st, err := post(StatusMessage(e.Phase, "Investigation started"))
-		th.status = st
-		return err
+		return t.open(ctx, channel, th, e)
 	case engine.EventLinked:
-		th.linked++
+		if th.parent.ID == "" {
+			return nil
+		}
+		id := ""
+		if e.Alert != nil {
+			id = e.Alert.ID
+		}
+		if t.o.Store != nil && id != "" {
+			added, n, err := t.o.Store.AddChatMember(ctx, t.o.Platform, e.Space, e.Investigation, "linked", id)
+			if err != nil || !added {
+				return err
+			}
+			th.linked = int(n)
+			_ = t.save(ctx, e, map[string]string{"linked": strconv.Itoa(th.linked)})
+		} else {
+			if id != "" && th.seen[id] {
+				return nil
+			}
+			if id != "" {
+				th.seen[id] = true
+			}
+			th.linked++
+		}
 		if _, err := post(LinkedMessage(e.Alert, e.Outcome)); err != nil {
 			return err
 		}
@@ -174,6 +371,9 @@ func (t *Threads) render(ctx context.Context, channel string, th *thread, e engi
 			return t.o.Poster.Update(ctx, th.parent, ParentMessage(e.Investigation, th.alert, th.linked))
 		}
 	case engine.EventStatus:
+		if th.stream.ID != "" {
+			th.streamed += StatusMessage(e.Phase, e.Text).Text + "\n"
+		}
 		now := t.o.Now()
 		if wait := t.o.MinEditInterval - now.Sub(th.lastEdit); t.o.MinEditInterval > 0 && wait > 0 {
 			ev := e
@@ -202,26 +402,76 @@ func (t *Threads) render(ctx context.Context, channel string, th *thread, e engi
 		return err
 	case engine.EventReport:
 		th.pending = nil
-		if err := t.editStatus(ctx, th, engine.Event{Phase: engine.PhaseDone, Text: "Root cause and plan posted below"}); err != nil {
+		if err := t.finish(ctx, th, engine.Event{Phase: engine.PhaseDone, Text: "Root cause and plan posted below"}); err != nil {
 			return err
 		}
-		_, err := post(ReportMessage(e.Report))
-		return err
+		ref, err := post(ReportMessage(e.Report))
+		if err != nil {
+			return err
+		}
+		if err := t.save(ctx, e, map[string]string{"report": ref.ID}); err != nil {
+			return err
+		}
+		if err := t.index(ctx, e.Space, ref, IndexReport+" "+e.Investigation); err != nil {
+			return err
+		}
+		return t.chart(ctx, th, e)
 	case engine.EventFailed:
 		th.pending = nil
-		return t.editStatus(ctx, th, engine.Event{Phase: engine.PhaseFailed, Text: "Investigation failed: " + e.Text})
+		return t.finish(ctx, th, engine.Event{Phase: engine.PhaseFailed, Text: "Investigation failed: " + e.Text})
 	case engine.EventResolved:
-		if th.alert != nil {
+		if th.alert != nil && th.parent.ID != "" {
 			return t.o.Poster.Update(ctx, th.parent, ResolvedParent(e.Investigation, th.alert))
 		}
 	}
 	return nil
 }
 
+// finish writes the last status: the streamed narrative is stopped, the
+// status message edited.
+func (t *Threads) finish(ctx context.Context, th *thread, e engine.Event) error {
+	if th.stream.ID == "" {
+		return t.editStatus(ctx, th, e)
+	}
+	if th.timer != nil {
+		th.timer.Stop()
+		th.timer = nil
+	}
+	st := t.o.Poster.(Streamer)
+	text := th.streamed + StatusMessage(e.Phase, e.Text).Text
+	th.streamed = ""
+	ref := th.stream
+	th.stream = Ref{}
+	return st.StopStream(ctx, ref, text)
+}
+
+// chart uploads the picture of the report's key metric into the thread.
+func (t *Threads) chart(ctx context.Context, th *thread, e engine.Event) error {
+	up, ok := t.o.Poster.(Uploader)
+	if t.o.Chart == nil || !ok {
+		return nil
+	}
+	img, err := t.o.Chart(ctx, e.Space, e.Investigation, e.Report)
+	if err != nil || img == nil {
+		return err
+	}
+	return up.Upload(ctx, th.parent.Channel, th.parent.ID, *img)
+}
+
 func (t *Threads) editStatus(ctx context.Context, th *thread, e engine.Event) error {
 	if th.timer != nil {
 		th.timer.Stop()
 		th.timer = nil
+	}
+	if th.stream.ID != "" {
+		th.lastEdit = t.o.Now()
+		th.pending = nil
+		if th.streamed == "" {
+			return nil
+		}
+		text := th.streamed
+		th.streamed = ""
+		return t.o.Poster.(Streamer).AppendStream(ctx, th.stream, text)
 	}
 	if th.status.ID == "" {
 		return nil

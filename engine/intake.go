@@ -21,6 +21,15 @@ const (
 	EntryStatusChanged = "status_changed"
 )
 
+// LabelRequestedBy marks an alert a person raised from chat (a mention,
+// /devops investigate); its value is the person ("slack:U0ALICE").
+const LabelRequestedBy = "requested_by"
+
+// requestThreshold is the correlation score a person's request needs to
+// join an active investigation instead of opening its own: the same
+// service (0.85) or resource, not merely a topology neighbour.
+const requestThreshold = 0.85
+
 // Outcome is intake's answer about one alert.
 type Outcome struct {
 	AlertID       string   `json:"id"`
@@ -185,7 +194,13 @@ func (in *Intake) decide(sp Space, cfg CorrelationConfig, a *Alert, keys []strin
 		considered = append(considered, map[string]any{"investigation": s.st.ID, "score": s.score, "reasons": s.reasons})
 	}
 
-	if len(all) > 0 && all[0].score >= cfg.Threshold {
+	threshold := cfg.Threshold
+	if a.Labels[LabelRequestedBy] != "" {
+		// A person asked for this investigation: it joins one only when
+		// that one is about the same resource or service.
+		threshold = max(threshold, requestThreshold)
+	}
+	if len(all) > 0 && all[0].score >= threshold {
 		best := all[0]
 		inv := best.st.Investigation
 		inv.AlertCount++

@@ -109,6 +109,7 @@ type Runner struct {
 	log      *slog.Logger
 	now      func() time.Time
 	consumer string
+	learned  LearnedSource
 }
 
 // RunnerOptions configure a Runner.
@@ -120,12 +121,15 @@ type RunnerOptions struct {
 	Log      *slog.Logger
 	Now      func() time.Time
 	Consumer string // this replica's name in the work queue
+	// Learned, when set, says what each space confirmed in feedback
+	// before; skills it confirmed are tried first.
+	Learned LearnedSource
 }
 
 // NewRunner builds a Runner.
 func NewRunner(o RunnerOptions) *Runner {
 	r := &Runner{store: o.Store, spaces: map[string]RunSpace{}, indexes: map[string]*skills.Index{},
-		reasoner: o.Reasoner, progress: o.Progress, log: o.Log, now: o.Now, consumer: o.Consumer}
+		reasoner: o.Reasoner, progress: o.Progress, log: o.Log, now: o.Now, consumer: o.Consumer, learned: o.Learned}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
 	}
@@ -256,13 +260,24 @@ func (r *Runner) Investigate(ctx context.Context, space, id string, resumed bool
 		reg = NewRegistry()
 	}
 	t.tools = reg
-	t.Skills = r.selectSkills(sp, alerts)
+	var learned map[string]int
+	if r.learned != nil {
+		if learned, err = r.learned.Learned(ctx, space); err != nil {
+			r.log.Warn("read learned feedback; going on without it", "space", space, "err", err)
+		}
+	}
+	var first []string
+	t.Skills, first = r.selectSkills(sp, alerts, learned)
 	names := make([]string, len(t.Skills))
 	for i, s := range t.Skills {
 		names[i] = s.Name
 	}
-	t.Note(ctx, EntryPlanning, map[string]any{"step": "triage", "resumed": resumed, "alerts": len(alerts),
-		"incident": t.Incident, "skills": names, "tools": len(reg.List())})
+	planning := map[string]any{"step": "triage", "resumed": resumed, "alerts": len(alerts),
+		"incident": t.Incident, "skills": names, "tools": len(reg.List())}
+	if len(first) > 0 {
+		planning["learned_first"] = first
+	}
+	t.Note(ctx, EntryPlanning, planning)
 
 	t.setPhase = setPhase
 	report, err := r.reasoner.Reason(ctx, t)
@@ -276,6 +291,9 @@ func (r *Runner) Investigate(ctx context.Context, space, id string, resumed bool
 	report.Skills = names
 	report.Gaps = append(t.gaps, report.Gaps...)
 	report.Notes = append(report.Notes, t.injections...)
+	if len(first) > 0 {
+		report.Notes = append(report.Notes, "Tried first because this space confirmed them in earlier feedback: "+strings.Join(first, ", "))
+	}
 	RedactReport(report)
 	report.Cost.ToolCalls = t.calls
 	report.Cost.ModelCalls += t.modelCalls
@@ -302,8 +320,10 @@ func (r *Runner) Investigate(ctx context.Context, space, id string, resumed bool
 }
 
 // selectSkills ranks the space's skills against the alerts (BM25) and keeps
-// the few most relevant to root-cause analysis.
-func (r *Runner) selectSkills(sp RunSpace, alerts []Alert) []skills.Skill {
+// the few most relevant to root-cause analysis. Among the relevant ones,
+// skills the space confirmed in feedback (learned["skill:NAME"] > 0) go
+// first; they are returned as first.
+func (r *Runner) selectSkills(sp RunSpace, alerts []Alert, learned map[string]int) (out []skills.Skill, first []string) {
 	var q strings.Builder
 	for _, a := range alerts {
 		q.WriteString(a.Title + " " + a.Description + " " + strings.Join(a.Resources, " ") + " " + a.Service + " ")
@@ -311,11 +331,20 @@ func (r *Runner) selectSkills(sp RunSpace, alerts []Alert) []skills.Skill {
 			q.WriteString(k + " " + v + " ")
 		}
 	}
-	var out []skills.Skill
-	for _, m := range r.indexes[sp.Name].Select(q.String(), skills.AgentRCA, 4) {
+	const keep = 4
+	matches := r.indexes[sp.Name].Select(q.String(), skills.AgentRCA, 2*keep)
+	score := func(m skills.Match) int { return max(learned["skill:"+m.Skill.Name], 0) }
+	sort.SliceStable(matches, func(i, j int) bool { return score(matches[i]) > score(matches[j]) })
+	for i, m := range matches {
+		if i == keep {
+			break
+		}
 		out = append(out, m.Skill)
+		if score(m) > 0 {
+			first = append(first, m.Skill.Name)
+		}
 	}
-	return out
+	return out, first
 }
 
 // Task is one running investigation as a reasoner sees it: the alerts, the
@@ -546,12 +575,3 @@ func AppendEntry(ctx context.Context, js JournalStore, space, id, typ, actor str
 		}
 	}
 }
-
-// Feedback verdicts.
-const (
-	VerdictAccurate   = "accurate"
-	VerdictInaccurate = "inaccurate"
-)
-
-// EntryFeedback is the journal type of a person's verdict on a root cause.
-const EntryFeedback = "feedback"

@@ -21,7 +21,8 @@ const maxRetries = 3
 // caller, which is why bot.Threads coalesces status edits. Safe for
 // concurrent use.
 type Poster struct {
-	api *slack.Client
+	api  *slack.Client
+	team string // the workspace, for chat.startStream's recipient
 }
 
 // NewPoster returns a Poster sending through api, a client with the bot

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -65,66 +64,13 @@ conversation (Redis), like a reply in Slack or Teams.`,
 			if err != nil {
 				return err
 			}
-			var investigation engine.Investigation
-			var alerts []engine.Alert
-			var report *engine.Report
-			if inv != "" {
-				state, err := st.Investigation(ctx, space, inv)
-				if err != nil {
-					return err
-				}
-				investigation = state.Investigation
-				links, err := st.Links(ctx, space, inv)
-				if err != nil {
-					return err
-				}
-				for _, l := range links {
-					if a, err := st.Alert(ctx, space, l.AlertID); err == nil {
-						alerts = append(alerts, a)
-					}
-				}
-				if report, err = st.Report(ctx, space, inv); err != nil {
-					return err
-				}
-				if thread == "" {
-					thread = inv
-				}
+			if inv != "" && thread == "" {
+				thread = inv
 			}
-			reg, err := envr.Tools(ctx, investigation, alerts)
-			if err != nil {
-				reg = engine.NewRegistry()
-			}
-			if err := reg.Add(engine.HistoryTool(st, space)); err != nil {
-				return err
-			}
-			var js engine.RunStore
-			if inv != "" {
-				js = st // follow-ups are journaled in the investigation
-			}
-			task := engine.NewTask(space, investigation, alerts, reg, js, nil)
-			ac := engine.AskContext{Task: task, Report: report, Question: question}
-			if thread != "" {
-				if ac.Summary, ac.History, err = st.Conversation(ctx, space, thread); err != nil {
-					return err
-				}
-			}
-			if inv != "" {
-				task.Note(ctx, engine.EntryUserRequest, map[string]any{"actor": "cli", "question": question})
-			}
-			asker := &engine.Asker{Model: model, ModelName: lc.Model, MaxSteps: lc.MaxSteps}
-			ans, err := asker.Ask(ctx, ac)
+			a := &answerer{st: st, model: model, llm: lc, envs: map[string]engine.Environment{space: envr}}
+			ans, err := a.answer(ctx, space, inv, thread, "cli", question)
 			if err != nil {
 				return err
-			}
-			if thread != "" {
-				now := time.Now()
-				if err := st.AddTurns(ctx, space, thread, engine.Turn{Role: "user", Who: "cli", Text: question, At: now},
-					engine.Turn{Role: "assistant", Text: ans.Text, At: now}); err != nil {
-					return err
-				}
-			}
-			if inv != "" {
-				task.Note(ctx, engine.EntryMessagePosted, map[string]any{"intent": ans.Intent, "citations": ans.Citations, "chars": len(ans.Text)})
 			}
 			fmt.Fprintln(e.stdout, ans.Text)
 			return nil

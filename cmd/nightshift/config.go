@@ -31,6 +31,7 @@ type Config struct {
 	API    APIConfig     `yaml:"api"`
 	Log    LogConfig     `yaml:"log"`
 	LLM    llm.Config    `yaml:"llm"`
+	Slack  SlackConfig   `yaml:"slack"`
 	Spaces []SpaceConfig `yaml:"spaces"`
 
 	file string     // where it was read from, for messages
@@ -55,6 +56,8 @@ type SpaceConfig struct {
 	Sources     SourcesConfig            `yaml:"sources"`
 	Providers   ProvidersConfig          `yaml:"providers"`
 	Skills      []string                 `yaml:"skills"` // skill folders, beside the built-in skills
+	Slack       *SpaceChatConfig         `yaml:"slack"`
+	Operators   []OperatorConfig         `yaml:"operators"`
 }
 
 // SourcesConfig lists a space's webhook senders; a nil block is not accepted.
@@ -191,7 +194,7 @@ func (c *Config) validate() []problem {
 			}
 		}
 	}
-	return ps
+	return append(ps, c.validateChat()...)
 }
 
 // ptrValidator returns nil for a nil pointer so that absent blocks are skipped.

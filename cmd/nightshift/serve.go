@@ -12,8 +12,11 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/slack-go/slack"
 	"github.com/spf13/cobra"
 
+	"github.com/nightshift-ops/nightshift/bot"
+	slackbot "github.com/nightshift-ops/nightshift/bot/slack"
 	"github.com/nightshift-ops/nightshift/engine"
 	"github.com/nightshift-ops/nightshift/engine/skills"
 	"github.com/nightshift-ops/nightshift/integrations/alertmanager"
@@ -66,6 +69,10 @@ type app struct {
 	server *server.Server
 	runner *engine.Runner
 	log    *slog.Logger
+	// chat surfaces; nil when not configured
+	slack   *slackbot.Bot
+	service *bot.Service
+	threads *bot.Threads
 }
 
 // build composes the server's parts from a configuration.
@@ -87,6 +94,8 @@ func buildWithStore(cfg *Config, st *store.Store, log *slog.Logger) (*app, error
 	spaces := map[string]server.Space{}
 	var runSpaces []engine.RunSpace
 	var checks []skills.Skill
+	envs := map[string]engine.Environment{}
+	chatSpaces := map[string]chatSpace{}
 	base := filepath.Dir(cfg.file)
 	lc, err := (&llmFlags{}).resolve(cfg.LLM, os.Getenv)
 	if err != nil {
@@ -114,21 +123,50 @@ func buildWithStore(cfg *Config, st *store.Store, log *slog.Logger) (*app, error
 			return nil, fmt.Errorf("space %s: %w", sc.Name, err)
 		}
 		checks = sk
+		envs[sc.Name] = envr
+		chatSpaces[sc.Name] = chatSpace{space: space, env: envr, graph: graph}
 		spaces[sc.Name] = server.Space{Space: space, Sources: sources}
 		runSpaces = append(runSpaces, engine.RunSpace{Name: sc.Name, Env: envr, Skills: sk})
 	}
 	host, _ := os.Hostname()
+	consumer := fmt.Sprintf("%s-%d", host, os.Getpid())
+	a := &app{store: st, intake: intake, log: log}
+	notify := &notifyingIntake{Intake: intake, st: st}
+	var progress engine.Progress = logProgress{log}
+	if cfg.Slack.Enabled() {
+		opts := []slack.Option{slack.OptionAppLevelToken(cfg.Slack.AppToken)}
+		if cfg.Slack.APIURL != "" {
+			opts = append(opts, slack.OptionAPIURL(cfg.Slack.APIURL))
+		}
+		api := slack.New(cfg.Slack.BotToken, opts...)
+		a.slack = slackbot.New(slackbot.Options{API: api, Dedup: st.FirstDelivery, Workers: cfg.Slack.Workers,
+			Log: log.With("surface", "slack")})
+		ce := &chatEngine{st: st, intake: notify, spaces: chatSpaces, platform: "slack", log: log, now: time.Now,
+			answerer: &answerer{st: st, model: model, llm: lc, envs: envs}}
+		a.service = bot.NewService(bot.ServiceOptions{Platform: "slack", Spaces: slackBindings(cfg), Engine: ce,
+			Poster: a.slack.Poster(), Index: st, MemberOf: a.slack.MemberOf, Log: log.With("surface", "slack")})
+		interval := cfg.Slack.EditInterval
+		if interval == 0 {
+			interval = 2 * time.Second
+		}
+		a.threads = bot.NewThreads(bot.ThreadsOptions{Poster: a.slack.Poster(), Channel: a.service.IncidentChannel,
+			MinEditInterval: interval, Platform: "slack", Store: st, Owner: consumer, Chart: keyChart(st, envs, log),
+			Stream: cfg.Slack.Streaming, Log: log.With("surface", "slack")})
+		progress = engine.Fanout{progress, a.threads}
+		notify.progress = a.threads
+	}
 	runner := engine.NewRunner(engine.RunnerOptions{
 		Store:    st,
 		Spaces:   runSpaces,
 		Reasoner: reasonerOf(lc, model, checks, log),
-		Progress: logProgress{log},
+		Progress: progress,
 		Log:      log,
-		Consumer: fmt.Sprintf("%s-%d", host, os.Getpid()),
+		Consumer: consumer,
+		Learned:  st,
 	})
 	srv := server.New(server.Options{
 		Spaces: spaces,
-		Intake: intake,
+		Intake: notify,
 		Unlink: func(ctx context.Context, space, alertID, actor string) (engine.Outcome, error) {
 			return intake.Unlink(ctx, st, space, alertID, actor)
 		},
@@ -138,7 +176,8 @@ func buildWithStore(cfg *Config, st *store.Store, log *slog.Logger) (*app, error
 		APIToken: cfg.API.Token,
 		Log:      log,
 	})
-	return &app{store: st, intake: intake, server: srv, runner: runner, log: log}, nil
+	a.server, a.runner = srv, runner
+	return a, nil
 }
 
 // logProgress writes investigation progress to the log until a chat surface
@@ -226,8 +265,16 @@ func serve(ctx context.Context, cfg *Config, e env, ready func(addr string)) err
 	var g errgroup.Group
 	rctx, stopRunner := context.WithCancel(ctx)
 	g.Go(func() error { return a.runner.Run(rctx) })
+	if a.slack != nil {
+		g.Go(func() error { return a.slack.Run(rctx, a.service) })
+	}
 	err = a.server.Run(ctx, addr, 20*time.Second, ready)
 	stopRunner()
+	if a.threads != nil {
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		a.threads.Flush(fctx)
+		cancel()
+	}
 	if werr := g.Wait(); werr != nil && err == nil {
 		err = werr
 	}
