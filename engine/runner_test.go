@@ -484,3 +484,50 @@ func describeReport(r *engine.Report) string {
 	}
 	return b.String()
 }
+
+// learnedMap is a LearnedSource with fixed counts.
+type learnedMap map[string]int
+
+func (l learnedMap) Learned(context.Context, string) (map[string]int, error) { return l, nil }
+
+func TestRunnerTriesLearnedSkillsFirst(t *testing.T) {
+	ctx := context.Background()
+	f := newRunFixture(t, engine.Budget{})
+	plain, err := f.runner.Investigate(ctx, "shop", f.inv.ID, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plain.Skills) < 2 {
+		t.Fatalf("skills %v", plain.Skills)
+	}
+	// The space confirmed the last selected skill before (and rejected
+	// the first): it moves to the front, and the report says why.
+	last, first := plain.Skills[len(plain.Skills)-1], plain.Skills[0]
+	g := newRunFixture(t, engine.Budget{})
+	t0 := time.Date(2026, 2, 3, 4, 30, 0, 0, time.UTC)
+	st, _ := ordersDBIncident(t0)
+	g.runner = engine.NewRunner(engine.RunnerOptions{
+		Store:    g.store,
+		Spaces:   []engine.RunSpace{{Name: "shop", Env: st.Env(), Skills: skills.Builtin()}},
+		Reasoner: &engine.EvidenceReasoner{Checks: skills.Builtin()},
+		Learned:  learnedMap{"skill:" + last: 3, "skill:" + first: -2},
+	})
+	learned, err := g.runner.Investigate(ctx, "shop", g.inv.ID, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if learned.Skills[0] != last {
+		t.Errorf("skills %v: want %s first", learned.Skills, last)
+	}
+	noted := false
+	for _, n := range learned.Notes {
+		noted = noted || strings.Contains(n, last)
+	}
+	if !noted {
+		t.Errorf("notes do not say %s was tried first: %v", last, learned.Notes)
+	}
+	// Learning reorders what is tried; it does not change the verdict here.
+	if learned.Top().Resource != plain.Top().Resource {
+		t.Errorf("root cause changed: %s vs %s", learned.Top().Resource, plain.Top().Resource)
+	}
+}

@@ -19,6 +19,20 @@ import (
 	"github.com/nightshift-ops/nightshift/bot"
 )
 
+// What the app needs from Slack; deploy/slack/manifest.yaml must ask for
+// exactly this (TestManifestMatchesTheBot).
+var (
+	// Events are the Events API subscriptions the bot handles.
+	Events = []string{"app_mention", "message.channels", "message.groups", "reaction_added", "reaction_removed"}
+	// Scopes are the bot token scopes of the events and Web API methods
+	// the bot uses.
+	Scopes = []string{"app_mentions:read", "channels:history", "groups:history", "chat:write", "commands",
+		"files:write", "reactions:read", "usergroups:read", "users:read"}
+)
+
+// Command is the slash command the bot answers.
+const Command = "/devops"
+
 // Service is the platform-neutral handler the Bot feeds (bot.Service).
 type Service interface {
 	Mention(ctx context.Context, m bot.Mention, r bot.Responder) error

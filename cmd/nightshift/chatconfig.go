@@ -93,9 +93,6 @@ func (c *Config) validateChat() []problem {
 	owner := map[string]string{}
 	for i, s := range c.Spaces {
 		at := fmt.Sprintf("spaces[%d].", i)
-		if s.Slack != nil && !c.Slack.Enabled() && (len(s.Slack.IncidentChannels) > 0 || len(s.Slack.AlertChannels) > 0) {
-			ps = append(ps, problem{at + "slack", "channels are bound but the top-level slack: block has no tokens"})
-		}
 		if s.Slack != nil {
 			for j, ch := range append(append([]string(nil), s.Slack.IncidentChannels...), s.Slack.AlertChannels...) {
 				if prev, ok := owner[ch]; ok && prev != s.Name {

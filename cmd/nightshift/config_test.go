@@ -48,6 +48,12 @@ func TestConfigErrorsNameFileLineAndField(t *testing.T) {
 		{"cloudwatch topics", "spaces:\n  - name: a\n    sources:\n      cloudwatch: {topic_arns: []}\n", []string{"c.yaml:4: spaces[0].sources.cloudwatch.topic_arns:"}},
 		{"syntax", "spaces: [\n", []string{"c.yaml:"}},
 		{"log level", "log: {level: loud}\nspaces: [{name: a}]\n", []string{"c.yaml:1: log.level:"}},
+		{"slack tokens", "slack:\n  app_token: xoxb-wrong\n  bot_token: xapp-wrong\n  api_url: http://x/api\nspaces: [{name: a}]\n",
+			[]string{"c.yaml:2: slack.app_token: want an app-level token", "c.yaml:3: slack.bot_token: want a bot token", "c.yaml:4: slack.api_url: must end with a slash"}},
+		{"operators", "spaces:\n  - name: a\n    operators:\n      - {slack: U1, role: boss}\n      - {role: viewer}\n",
+			[]string{"c.yaml:4: spaces[0].operators[0].role: want viewer, operator or admin", "c.yaml:5: spaces[0].operators[1].slack: name a Slack user"}},
+		{"channel in two spaces", "spaces:\n  - name: a\n    slack: {incident_channels: [C1]}\n  - name: b\n    slack: {alert_channels: [C1]}\n",
+			[]string{"c.yaml:5: spaces[1].slack: channel C1 is already bound to space a"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

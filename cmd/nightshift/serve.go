@@ -133,6 +133,13 @@ func buildWithStore(cfg *Config, st *store.Store, log *slog.Logger) (*app, error
 	a := &app{store: st, intake: intake, log: log}
 	notify := &notifyingIntake{Intake: intake, st: st}
 	var progress engine.Progress = logProgress{log}
+	if !cfg.Slack.Enabled() {
+		for _, sc := range cfg.Spaces {
+			if sc.Slack != nil && len(sc.Slack.IncidentChannels)+len(sc.Slack.AlertChannels) > 0 {
+				log.Warn("space binds Slack channels but slack: has no tokens; Slack is off", "space", sc.Name)
+			}
+		}
+	}
 	if cfg.Slack.Enabled() {
 		opts := []slack.Option{slack.OptionAppLevelToken(cfg.Slack.AppToken)}
 		if cfg.Slack.APIURL != "" {

@@ -162,11 +162,15 @@ func posts(fake *slacktest.Server, channel, thread string) []slacktest.Call {
 }
 
 func amAlert(name, resource, service string) []byte {
-	return []byte(fmt.Sprintf(`{"version":"4","status":"firing","receiver":"n","groupLabels":{},"commonLabels":{},"commonAnnotations":{},
-"externalURL":"http://am","alerts":[{"status":"firing","labels":{"alertname":%q,"resource":%q,
-"service":%q,"severity":"critical"},"annotations":{"summary":"orders pods OOMKilled"},"startsAt":%q,
-"endsAt":"0001-01-01T00:00:00Z","generatorURL":"http://prom","fingerprint":"0a0b"}]}`, name, resource, service,
-		time.Now().UTC().Add(-time.Minute).Format(time.RFC3339)))
+	return amAlertStatus(name, resource, service, "firing", "0a0b")
+}
+
+func amAlertStatus(name, resource, service, status, fp string) []byte {
+	return []byte(fmt.Sprintf(`{"version":"4","status":%q,"receiver":"n","groupLabels":{},"commonLabels":{},"commonAnnotations":{},
+"externalURL":"http://am","alerts":[{"status":%q,"labels":{"alertname":%q,"resource":%q,
+"service":%q,"severity":"critical"},"annotations":{"summary":%q},"startsAt":%q,
+"endsAt":"0001-01-01T00:00:00Z","generatorURL":"http://prom","fingerprint":%q}]}`, status, status, name, resource, service,
+		name+" on "+service, time.Now().UTC().Add(-time.Minute).Format(time.RFC3339), fp))
 }
 
 // tsOf returns the ts Slack answered a recorded postMessage with: the fake
@@ -228,7 +232,7 @@ func TestSlackEndToEnd(t *testing.T) {
 	inv := hr.Alerts[0].Investigation
 	waitFor(t, 30*time.Second, "the root-cause message", func() bool { return reportTS(t, e, inv) != "" })
 	parents := posts(fake, "C0INCIDENT", "")
-	if len(parents) != 1 || !strings.Contains(parents[0].Form.Get("text"), "OOMKilled") {
+	if len(parents) != 1 || !strings.Contains(parents[0].Form.Get("text"), "OrdersOOM") {
 		t.Fatalf("parent messages: %+v", parents)
 	}
 	parent := threadTS(fake, "C0INCIDENT")
@@ -268,9 +272,6 @@ func TestSlackEndToEnd(t *testing.T) {
 		t.Errorf("chart upload: %+v\n%s", ups, r.logs)
 	}
 
-	// 2. 👍 on the root cause from an operator: feedback journaled and
-	// stored; learned by the space.
-	report := reportTS(t, e, inv)
 	send := func(env map[string]any) string {
 		t.Helper()
 		id, _ := env["envelope_id"].(string)
@@ -282,6 +283,43 @@ func TestSlackEndToEnd(t *testing.T) {
 		}
 		return id
 	}
+
+	// 1b. Another alert of the same service joins: a "linked" reply with an
+	// Unlink button, the parent's count updated; Unlink moves it out.
+	code, hr, _ = post(t, "http://"+r.addr+"/hooks/retail-prod/alertmanager",
+		amAlertStatus("OrdersErrors", "eks/retail/orders/deployment/orders", "orders", "firing", "0c0d"), map[string]string{"Authorization": "Bearer am"})
+	if code != 200 || hr.Alerts[0].Decision != "linked" || hr.Alerts[0].Investigation != inv {
+		t.Fatalf("second alert: %d %+v", code, hr)
+	}
+	linkedAlert := hr.Alerts[0].ID
+	var linkedReply slacktest.Call
+	waitFor(t, 10*time.Second, "the linked reply", func() bool {
+		for _, c := range posts(fake, "C0INCIDENT", parent) {
+			if strings.Contains(c.Form.Get("text"), "Linked") {
+				linkedReply = c
+				return true
+			}
+		}
+		return false
+	})
+	if !strings.Contains(linkedReply.Form.Get("blocks"), `"action_id":"unlink"`) || !strings.Contains(linkedReply.Form.Get("blocks"), linkedAlert) {
+		t.Errorf("linked reply has no Unlink button for %s: %s", linkedAlert, linkedReply.Form.Get("blocks"))
+	}
+	act := fake.BlockActionEnvelope("env-u1", "U0ALICE", "C0INCIDENT", "1700000000.999999", "unlink", linkedAlert)
+	act["payload"].(map[string]any)["message"].(map[string]any)["thread_ts"] = parent
+	send(act)
+	waitFor(t, 10*time.Second, "the unlink answer", func() bool {
+		for _, c := range posts(fake, "C0INCIDENT", parent) {
+			if strings.Contains(c.Form.Get("text"), "Unlinked alert") {
+				return true
+			}
+		}
+		return false
+	})
+
+	// 2. 👍 on the root cause from an operator: feedback journaled and
+	// stored; learned by the space.
+	report := reportTS(t, e, inv)
 	send(fake.EventEnvelope("env-r1", "Ev-r1", map[string]any{"type": "reaction_added", "user": "U0ALICE", "reaction": "+1",
 		"item": map[string]any{"type": "message", "channel": "C0INCIDENT", "ts": report}, "item_user": slacktest.BotUserID, "event_ts": "1700000300.000100"}))
 	var fbEntry string
@@ -379,17 +417,19 @@ func TestSlackEndToEnd(t *testing.T) {
 		t.Errorf("payments status leaks retail-prod: %v", body)
 	}
 	// A member of the admin user group starts one with a preset: public.
-	if invs, _ := e.st.Investigations(context.Background(), "retail-prod", engine.StatusActive, 10); len(invs) != 1 {
+	// The original and the unlinked alert's own investigation.
+	if invs, _ := e.st.Investigations(context.Background(), "retail-prod", engine.StatusActive, 10); len(invs) != 2 {
 		for _, i := range invs {
 			t.Logf("investigation %s %q", i.ID, i.Title)
 		}
-		t.Fatalf("%d active investigations before the preset, want 1", len(invs))
+		t.Fatalf("%d active investigations before the preset, want 2", len(invs))
 	}
+	waitFor(t, 10*time.Second, "the unlinked alert's thread", func() bool { return len(posts(fake, "C0INCIDENT", "")) == 2 })
 	body = slash("env-s9", "U0BOB", "C0INCIDENT", "investigate high-cpu catalog")
 	if body["response_type"] != "in_channel" || !strings.Contains(fmt.Sprint(body["text"]), "started an investigation") {
 		t.Errorf("investigate: %v", body)
 	}
-	waitFor(t, 10*time.Second, "the preset investigation's thread", func() bool { return len(posts(fake, "C0INCIDENT", "")) == 2 })
+	waitFor(t, 10*time.Second, "the preset investigation's thread", func() bool { return len(posts(fake, "C0INCIDENT", "")) == 3 })
 
 	// 5. A dropped websocket: the bot reconnects and goes on.
 	opens := fake.Opens()
@@ -410,7 +450,7 @@ func TestSlackEndToEnd(t *testing.T) {
 
 	// 6. 👎 by button: the bot asks what was wrong; the next reply in the
 	// thread is kept with the feedback.
-	act := fake.BlockActionEnvelope("env-b1", "U0ALICE", "C0INCIDENT", report, "inaccurate", inv)
+	act = fake.BlockActionEnvelope("env-b1", "U0ALICE", "C0INCIDENT", report, "inaccurate", inv)
 	act["payload"].(map[string]any)["message"].(map[string]any)["thread_ts"] = parent
 	send(act)
 	waitFor(t, 5*time.Second, "what-was-wrong question", func() bool {
@@ -459,6 +499,42 @@ func TestSlackEndToEnd(t *testing.T) {
 			t.Errorf("chatter answered: %s %v", c.Method, c.Form)
 		}
 	}
+
+	// 8. A mention in the incident channel starts an investigation from
+	// free text, naming the resource it mentions.
+	send(fake.EventEnvelope("env-m2", "Ev-m2", map[string]any{"type": "app_mention", "user": "U0ALICE",
+		"text": "<@U0BOT> carts is returning errors since 10:40", "ts": "1700000900.000100", "channel": "C0INCIDENT"}))
+	waitFor(t, 10*time.Second, "a thread for the mention", func() bool {
+		for _, c := range posts(fake, "C0INCIDENT", "") {
+			if strings.Contains(c.Form.Get("text"), "carts is returning errors") {
+				return true
+			}
+		}
+		return false
+	})
+	waitFor(t, 5*time.Second, "the started answer under the mention", func() bool {
+		for _, c := range posts(fake, "C0INCIDENT", "1700000900.000100") {
+			if strings.Contains(c.Form.Get("text"), "started an investigation") {
+				return true
+			}
+		}
+		return false
+	})
+
+	// 9. When every alert of the investigation resolves, the parent says so.
+	code, hr, _ = post(t, "http://"+r.addr+"/hooks/retail-prod/alertmanager",
+		amAlertStatus("OrdersOOM", "eks/retail/orders/deployment/orders", "orders", "resolved", "0a0b"), map[string]string{"Authorization": "Bearer am"})
+	if code != 200 || hr.Alerts[0].Decision != "resolved" {
+		t.Fatalf("resolve: %d %+v", code, hr)
+	}
+	waitFor(t, 10*time.Second, "the resolved parent", func() bool {
+		for _, c := range fake.CallsTo("chat.update") {
+			if c.Form.Get("ts") == parent && strings.Contains(c.Form.Get("text"), "Resolved") {
+				return true
+			}
+		}
+		return false
+	})
 }
 
 // Two replicas on one Redis: one parent message per investigation, and a
