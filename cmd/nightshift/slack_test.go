@@ -521,6 +521,8 @@ func TestSlackEndToEnd(t *testing.T) {
 		return false
 	})
 
+	writeTranscript(t, fake, parent)
+
 	// 9. When every alert of the investigation resolves, the parent says so.
 	code, hr, _ = post(t, "http://"+r.addr+"/hooks/retail-prod/alertmanager",
 		amAlertStatus("OrdersOOM", "eks/retail/orders/deployment/orders", "orders", "resolved", "0a0b"), map[string]string{"Authorization": "Bearer am"})
@@ -584,5 +586,67 @@ func TestSlackTwoReplicas(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	if n := len(posts(fake, "C0INCIDENT", "1700000900.000100")); n != 1 {
 		t.Errorf("%d answers to one mention delivered 4 times, want 1", n)
+	}
+}
+
+// writeTranscript writes what the incident channel showed, in order, when
+// NIGHTSHIFT_TRANSCRIPT names a file (the README's transcript comes from it).
+func writeTranscript(t *testing.T, fake *slacktest.Server, parent string) {
+	path := os.Getenv("NIGHTSHIFT_TRANSCRIPT")
+	if path == "" {
+		return
+	}
+	var b strings.Builder
+	for _, c := range fake.Calls() {
+		if c.Status != http.StatusOK || c.Form.Get("channel") != "C0INCIDENT" {
+			continue
+		}
+		th := c.Form.Get("thread_ts")
+		if th != "" && th != parent {
+			continue
+		}
+		var blocks []map[string]any
+		_ = json.Unmarshal([]byte(c.Form.Get("blocks")), &blocks)
+		var lines []string
+		for _, bl := range blocks {
+			for _, k := range []string{"text"} {
+				if m, ok := bl[k].(map[string]any); ok {
+					lines = append(lines, fmt.Sprint(m["text"]))
+				}
+			}
+			if fs, ok := bl["fields"].([]any); ok {
+				var parts []string
+				for _, f := range fs {
+					parts = append(parts, strings.ReplaceAll(fmt.Sprint(f.(map[string]any)["text"]), "\n", ": "))
+				}
+				lines = append(lines, strings.Join(parts, " · "))
+			}
+			if els, ok := bl["elements"].([]any); ok {
+				var parts []string
+				for _, el := range els {
+					m := el.(map[string]any)
+					if tx, ok := m["text"].(map[string]any); ok {
+						parts = append(parts, "["+fmt.Sprint(tx["text"])+"]")
+					} else if s, ok := m["text"].(string); ok {
+						parts = append(parts, s)
+					}
+				}
+				lines = append(lines, strings.Join(parts, " "))
+			}
+		}
+		who := "nightshift"
+		switch {
+		case c.Method == "chat.update":
+			who = "  (edited)"
+		case th != "":
+			who = "  ↳ nightshift"
+		}
+		fmt.Fprintf(&b, "%s: %s\n", who, strings.Join(lines, "\n    "))
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Error(err)
+	}
+	for i, u := range fake.Uploads() {
+		_ = os.WriteFile(fmt.Sprintf("%s.%d.png", path, i), u.Data, 0o644)
 	}
 }
