@@ -227,3 +227,24 @@ func (s *Store) Learned(ctx context.Context, space string) (map[string]int, erro
 	}
 	return out, nil
 }
+
+// SetChatValue keeps a platform-wide value (a Teams channel's serviceUrl)
+// for ttl.
+func (s *Store) SetChatValue(ctx context.Context, platform, name, value string, ttl time.Duration) error {
+	if err := s.rdb.Set(ctx, s.prefix+"chat:"+platform+":{"+name+"}", value, ttl).Err(); err != nil {
+		return fmt.Errorf("save chat value: %w", err)
+	}
+	return nil
+}
+
+// ChatValue returns what SetChatValue kept, or "".
+func (s *Store) ChatValue(ctx context.Context, platform, name string) (string, error) {
+	v, err := s.rdb.Get(ctx, s.prefix+"chat:"+platform+":{"+name+"}").Result()
+	if errors.Is(err, redis.Nil) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read chat value: %w", err)
+	}
+	return v, nil
+}

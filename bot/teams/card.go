@@ -11,10 +11,10 @@ import (
 	"github.com/nightshift-ops/nightshift/bot"
 )
 
-// Adaptive Card constants. Version 1.5 is the newest Teams renders on every
-// client.
+// ContentType is the content type of an Adaptive Card attachment.
+const ContentType = "application/vnd.microsoft.card.adaptive"
+
 const (
-	ContentType   = "application/vnd.microsoft.card.adaptive"
 	schema        = "http://adaptivecards.io/schemas/adaptive-card.json"
 	cardVersion   = "1.5"
 	submitAction  = "Action.Submit"
@@ -41,14 +41,14 @@ const (
 	maxContext     = 500 // the context line
 	maxButtonLabel = 75  // an action's title
 	maxSummary     = 500 // Text
-	minShrunk      = 200 // a text is cut to no less (in bytes); below, it is dropped
+	minShrunk      = 200 // a text is cut to no fewer bytes; it is dropped instead
 	ellipsis       = "…"
 	truncatedNote  = "… _message truncated_"
 )
 
 // Card renders m as an Adaptive Card (version 1.5, full width in Teams), as
-// the JSON-shaped value encoding/json produces when it reads a card: maps,
-// slices of any and strings only. It is pure: the same Message always gives
+// the value encoding/json produces when it reads a card: maps, slices of
+// any, strings and bools. It is pure: the same Message always gives
 // the same card. The body holds, in order:
 //
 //   - the header: a large bold TextBlock (style heading);
@@ -68,8 +68,8 @@ const (
 // Actions' Action.Execute) because it works in every Teams client and
 // scope and arrives as a plain message activity whose Value is the data:
 // the bot needs to answer no invoke, and a slow or failed handler cannot
-// make the card show an error. A card it answers by posting or updating a
-// message, as on Slack.
+// make the card show an error. The handler answers by posting or updating
+// messages, as on Slack.
 //
 // Markdown is converted to the subset Teams renders in TextBlocks and facts
 // (see markdown): *bold* becomes **bold**, "• " and "* " list items become
@@ -102,9 +102,8 @@ func ImageShown(m bot.Message) bool {
 	return shown
 }
 
-// Text is the plain-text summary of m: the header, then the text, without
-// Markdown in the text (emphasis stars and backticks go, links keep their
-// text); the
+// Text is the plain-text summary of m: the header, then the text without
+// Markdown (emphasis stars and backticks go, links keep their text); the
 // first section or the context line when both are empty, "Nightshift" when
 // everything is. It is cut at 500 characters. It suits Activity.Summary
 // (notifications, the activity feed) and clients that cannot show cards;
@@ -236,19 +235,47 @@ func render(m bot.Message) (map[string]any, bool) {
 			continue // the note counts too
 		}
 		last := len(content) - 1
-		if shrunk := shrink(content[last], excess); shrunk != nil {
-			content[last] = shrunk
-		} else {
-			content = content[:last]
+		el := content[last]
+		if n := textLen(el); n > minShrunk {
+			// The longest cut that fits: JSON escaping makes the size of a
+			// cut text hard to tell in advance.
+			fits := func(n int) bool {
+				content[last] = cut(el, n)
+				return size(build(nil)) <= MaxCardBytes
+			}
+			if !fits(minShrunk) {
+				content = content[:last]
+				continue
+			}
+			lo, hi := minShrunk, n-1
+			for lo < hi {
+				if mid := (lo + hi + 1) / 2; fits(mid) {
+					lo = mid
+				} else {
+					hi = mid - 1
+				}
+			}
+			content[last] = cut(el, lo)
+			break
 		}
+		if e, _ := el.(map[string]any); e["type"] == "FactSet" {
+			if facts, _ := e["facts"].([]any); len(facts) > 1 {
+				c := clone(e)
+				c["facts"] = facts[:len(facts)-1]
+				content[last] = c
+				continue
+			}
+		}
+		content = content[:last]
 	}
 
 	if m.Image == nil || len(m.Image.PNG) == 0 {
 		return build(nil), false
 	}
-	img := image(*m.Image)
-	if card := build(img); size(card) <= MaxCardBytes {
-		return card, true
+	if base64.StdEncoding.EncodedLen(len(m.Image.PNG)) < MaxCardBytes {
+		if card := build(image(*m.Image)); size(card) <= MaxCardBytes {
+			return card, true
+		}
 	}
 	name := oneLine(m.Image.Title)
 	if name == "" {
@@ -348,47 +375,36 @@ func image(img bot.Image) []any {
 	return append(els, el)
 }
 
-// shrink shortens a content element by at least n bytes of JSON: a text is
-// cut, a FactSet loses its last fact. Nil when it cannot (too little would
-// be left): the element is then dropped.
-func shrink(el any, n int) any {
-	e, ok := el.(map[string]any)
-	if !ok {
-		return nil
-	}
+// textLen is the length of the text cut would cut in a content element:
+// a TextBlock's, or a Container's last; 0 for other elements.
+func textLen(el any) int {
+	e, _ := el.(map[string]any)
 	switch e["type"] {
 	case "TextBlock":
 		t, _ := e["text"].(string)
-		// Every byte of text is at least one byte of JSON, and "…" adds 3.
-		keep := len(t) - n - len(ellipsis)
-		if keep < minShrunk {
-			return nil
+		return len(t)
+	case "Container":
+		if items, _ := e["items"].([]any); len(items) > 0 {
+			return textLen(items[len(items)-1])
 		}
-		c := clone(e)
-		c["text"] = cutMarkdown(t, keep)
-		return c
-	case "FactSet":
-		facts, _ := e["facts"].([]any)
-		if len(facts) < 2 {
-			return nil
-		}
-		c := clone(e)
-		c["facts"] = facts[:len(facts)-1]
-		return c
+	}
+	return 0
+}
+
+// cut returns a copy of a content element with its text (see textLen) cut
+// to about n bytes and "…".
+func cut(el any, n int) any {
+	e, _ := el.(map[string]any)
+	c := clone(e)
+	switch e["type"] {
+	case "TextBlock":
+		t, _ := e["text"].(string)
+		c["text"] = cutMarkdown(t, n)
 	case "Container":
 		items, _ := e["items"].([]any)
-		if len(items) == 0 {
-			return nil
-		}
-		last := shrink(items[len(items)-1], n)
-		if last == nil {
-			return nil
-		}
-		c := clone(e)
-		c["items"] = append(append([]any{}, items[:len(items)-1]...), last)
-		return c
+		c["items"] = append(append([]any{}, items[:len(items)-1]...), cut(items[len(items)-1], n))
 	}
-	return nil
+	return c
 }
 
 func clone(m map[string]any) map[string]any {
@@ -408,8 +424,41 @@ func size(v any) int {
 	return len(b)
 }
 
-// link matches a Markdown link at the start of the input.
-var link = regexp.MustCompile(`^\[([^\]\n]+)\]\(([^)\s]+)\)`)
+// links finds the Markdown links [text](url) in s: ends[i] is the end of
+// the link that starts at i, 0 when none does. The text holds no brackets
+// or line breaks, the URL no ")" or spaces. It takes linear time, where
+// trying a regular expression at every "[" would take quadratic time on
+// long runs of brackets.
+func links(s string) (ends []int) {
+	ends = make([]int, len(s))
+	// text[i] and url[i] are where, from i on, a link's text or URL stops.
+	text, url := make([]int, len(s)+1), make([]int, len(s)+1)
+	text[len(s)], url[len(s)] = len(s), len(s)
+	for i := len(s) - 1; i >= 0; i-- {
+		text[i], url[i] = text[i+1], url[i+1]
+		switch s[i] {
+		case '[', ']', '\n':
+			text[i] = i
+		}
+		switch s[i] {
+		case ')', ' ', '\t', '\n', '\r', '\f':
+			url[i] = i
+		}
+	}
+	for i := 0; i+1 < len(s); i++ {
+		if s[i] != '[' {
+			continue
+		}
+		j := text[i+1]
+		if j == i+1 || j+2 >= len(s) || s[j] != ']' || s[j+1] != '(' {
+			continue
+		}
+		if k := url[j+2]; k > j+2 && k < len(s) && s[k] == ')' {
+			ends[i] = k + 1
+		}
+	}
+	return ends
+}
 
 // numbered matches an ordered list item.
 var numbered = regexp.MustCompile(`^\d{1,9}[.)] `)
@@ -439,8 +488,8 @@ func markdown(s string) string {
 			line, item = inline(line), true
 		case inList && (line[0] == ' ' || line[0] == '\t'):
 			line, cont = inline(line), true
-		default:
-			line = inline(line)
+		default: // indented, it would be a code block, which Teams lacks
+			line = inline(strings.TrimLeft(line, " \t"))
 		}
 		if b.Len() > 0 {
 			if inList && (item || cont) {
@@ -461,6 +510,7 @@ func markdown(s string) string {
 func inline(s string) string {
 	// mask hides code spans and links from the search for stars.
 	mask := []byte(s)
+	ends := links(s)
 	hide := func(from, to int) {
 		for k := from; k < to; k++ {
 			mask[k] = 'x'
@@ -477,10 +527,9 @@ func inline(s string) string {
 			}
 			hide(i, i+end+2)
 			i += end + 2
-		case s[i] == '[' && link.MatchString(s[i:]):
-			n := len(link.FindString(s[i:]))
-			hide(i, i+n)
-			i += n
+		case ends[i] > 0:
+			hide(i, ends[i])
+			i = ends[i]
 		default:
 			i++
 		}
@@ -564,10 +613,11 @@ func plainLines(s string) string {
 // their text.
 func plainText(s string) string {
 	var b strings.Builder
+	ends := links(s)
 	for i := 0; i < len(s); {
-		if g := link.FindStringSubmatch(s[i:]); g != nil {
-			b.WriteString(g[1])
-			i += len(g[0])
+		if ends[i] > 0 {
+			b.WriteString(s[i+1 : strings.IndexByte(s[i:], ']')+i])
+			i = ends[i]
 			continue
 		}
 		if c := s[i]; c != '*' && c != '`' {
@@ -602,12 +652,12 @@ func truncateMarkdown(s string, n int) string {
 // cutMarkdown cuts converted Markdown to at most n bytes plus "…",
 // preferring a line break, then a space, in the last half.
 func cutMarkdown(s string, n int) string {
-	head := s
-	if len(head) > n {
-		head = s[:n]
-		for len(head) > 0 && !utf8.RuneStart(s[len(head)]) {
-			head = head[:len(head)-1]
-		}
+	if len(s) <= n {
+		return s
+	}
+	head := s[:n]
+	for len(head) > 0 && !utf8.RuneStart(s[len(head)]) {
+		head = head[:len(head)-1]
 	}
 	if i := strings.LastIndexByte(head, '\n'); i > len(head)/2 {
 		head = head[:i]
@@ -634,7 +684,7 @@ func prefix(s string, n int) string {
 }
 
 // openLink matches the start of a link cut off at the end of the input.
-var openLink = regexp.MustCompile(`\[(?:[^\]\n]*|[^\]\n]+\]\([^)\s]*)$`)
+var openLink = regexp.MustCompile(`\[(?:[^\[\]\n]*|[^\[\]\n]+\]\([^)\s]*)$`)
 
 // safeCut shortens a cut-off prefix of Markdown so that it does not end
 // inside a code span, a link or a bold span.

@@ -50,10 +50,52 @@ func (c SlackConfig) Validate() error {
 	return errors.New(strings.Join(errs, "\n"))
 }
 
+// TeamsConfig connects the Teams bot (an Azure Bot registration; POST
+// /api/messages on the serve listener).
+type TeamsConfig struct {
+	AppID       string `yaml:"app_id"`       // the bot's Microsoft app id
+	AppPassword string `yaml:"app_password"` // its client secret
+	TenantID    string `yaml:"tenant_id"`    // single-tenant bots
+	// OpenIDMetadataURL lists the keys inbound tokens are signed with
+	// (default the Bot Framework's; set for sovereign clouds and tests).
+	OpenIDMetadataURL string `yaml:"openid_metadata_url"`
+	// TokenURL is where the bot gets its own tokens (default the tenant's
+	// token endpoint; set for sovereign clouds and tests).
+	TokenURL     string        `yaml:"token_url"`
+	EditInterval time.Duration `yaml:"edit_interval"`
+	Workers      int           `yaml:"workers"`
+}
+
+// Enabled reports whether the block was filled in.
+func (c TeamsConfig) Enabled() bool { return c.AppID != "" }
+
+// Validate checks the credentials.
+func (c TeamsConfig) Validate() error {
+	var errs []string
+	if c.AppPassword == "" {
+		errs = append(errs, "app_password: required (the bot's client secret)")
+	}
+	if c.TenantID == "" && c.TokenURL == "" {
+		errs = append(errs, "tenant_id: required for single-tenant bots (or set token_url)")
+	}
+	for _, u := range []struct{ name, v string }{{"openid_metadata_url", c.OpenIDMetadataURL}, {"token_url", c.TokenURL}} {
+		if u.v != "" && !strings.HasPrefix(u.v, "https://") && !strings.HasPrefix(u.v, "http://127.0.0.1") && !strings.HasPrefix(u.v, "http://localhost") {
+			errs = append(errs, u.name+": want an https:// URL")
+		}
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return errors.New(strings.Join(errs, "\n"))
+}
+
 // SpaceChatConfig binds a space to chat channels on one platform.
 type SpaceChatConfig struct {
 	IncidentChannels []string `yaml:"incident_channels"`
 	AlertChannels    []string `yaml:"alert_channels"`
+	// ServiceURL (Teams) is where to post before any activity from the
+	// channel told the bot (e.g. https://smba.trafficmanager.net/teams/).
+	ServiceURL string `yaml:"service_url"`
 }
 
 // OperatorConfig grants a role to a person or a group on a platform.
@@ -81,28 +123,43 @@ func (o OperatorConfig) Validate() error {
 // validateChat checks the chat parts of the configuration.
 func (c *Config) validateChat() []problem {
 	var ps []problem
-	if c.Slack.Enabled() {
-		for _, line := range strings.Split(errString(c.Slack.Validate()), "\n") {
+	sub := func(prefix string, err error) {
+		for _, line := range strings.Split(errString(err), "\n") {
 			if line == "" {
 				continue
 			}
 			f, msg, _ := strings.Cut(line, ": ")
-			ps = append(ps, problem{"slack." + f, msg})
+			ps = append(ps, problem{prefix + f, msg})
 		}
+	}
+	if c.Slack.Enabled() {
+		sub("slack.", c.Slack.Validate())
+	}
+	if c.Teams.Enabled() {
+		sub("teams.", c.Teams.Validate())
 	}
 	owner := map[string]string{}
 	for i, s := range c.Spaces {
 		at := fmt.Sprintf("spaces[%d].", i)
-		if s.Slack != nil {
-			for j, ch := range append(append([]string(nil), s.Slack.IncidentChannels...), s.Slack.AlertChannels...) {
-				if prev, ok := owner[ch]; ok && prev != s.Name {
-					ps = append(ps, problem{at + "slack", fmt.Sprintf("channel %s is already bound to space %s (a channel belongs to one space)", ch, prev)})
+		for _, pc := range []struct {
+			name string
+			c    *SpaceChatConfig
+		}{{"slack", s.Slack}, {"teams", s.Teams}} {
+			if pc.c == nil {
+				continue
+			}
+			for j, ch := range append(append([]string(nil), pc.c.IncidentChannels...), pc.c.AlertChannels...) {
+				if prev, ok := owner[pc.name+ch]; ok && prev != s.Name {
+					ps = append(ps, problem{at + pc.name, fmt.Sprintf("channel %s is already bound to space %s (a channel belongs to one space)", ch, prev)})
 				}
 				if strings.TrimSpace(ch) == "" {
-					ps = append(ps, problem{at + fmt.Sprintf("slack.channels[%d]", j), "empty channel id"})
+					ps = append(ps, problem{at + fmt.Sprintf("%s.channels[%d]", pc.name, j), "empty channel id"})
 				}
-				owner[ch] = s.Name
+				owner[pc.name+ch] = s.Name
 			}
+		}
+		if s.Teams != nil && c.Teams.Enabled() && len(s.Teams.IncidentChannels) > 0 && s.Teams.ServiceURL == "" {
+			ps = append(ps, problem{at + "teams.service_url", "required to open threads before anyone writes to the bot (e.g. https://smba.trafficmanager.net/teams/)"})
 		}
 		for j, o := range s.Operators {
 			for _, line := range strings.Split(errString(o.Validate()), "\n") {
@@ -124,20 +181,29 @@ func errString(err error) string {
 	return err.Error()
 }
 
-// slackBindings turns the spaces' Slack blocks into the bot's bindings.
-func slackBindings(cfg *Config) []bot.SpaceBinding {
+// chatBindings turns the spaces' blocks for one platform ("slack",
+// "teams") into the bot's bindings.
+func chatBindings(cfg *Config, platform string) []bot.SpaceBinding {
 	var out []bot.SpaceBinding
 	for _, s := range cfg.Spaces {
 		b := bot.SpaceBinding{Name: s.Name}
-		if s.Slack != nil {
-			b.IncidentChannels, b.AlertChannels = s.Slack.IncidentChannels, s.Slack.AlertChannels
+		c := s.Slack
+		if platform == "teams" {
+			c = s.Teams
+		}
+		if c != nil {
+			b.IncidentChannels, b.AlertChannels = c.IncidentChannels, c.AlertChannels
 		}
 		for _, o := range s.Operators {
-			if o.Slack == "" {
+			id := o.Slack
+			if platform == "teams" {
+				id = o.Teams
+			}
+			if id == "" {
 				continue
 			}
 			r, _ := bot.ParseRole(o.Role)
-			b.Operators = append(b.Operators, bot.Operator{ID: o.Slack, Role: r})
+			b.Operators = append(b.Operators, bot.Operator{ID: id, Role: r})
 		}
 		out = append(out, b)
 	}

@@ -32,6 +32,7 @@ type Config struct {
 	Log    LogConfig     `yaml:"log"`
 	LLM    llm.Config    `yaml:"llm"`
 	Slack  SlackConfig   `yaml:"slack"`
+	Teams  TeamsConfig   `yaml:"teams"`
 	Spaces []SpaceConfig `yaml:"spaces"`
 
 	file string     // where it was read from, for messages
@@ -57,6 +58,7 @@ type SpaceConfig struct {
 	Providers   ProvidersConfig          `yaml:"providers"`
 	Skills      []string                 `yaml:"skills"` // skill folders, beside the built-in skills
 	Slack       *SpaceChatConfig         `yaml:"slack"`
+	Teams       *SpaceChatConfig         `yaml:"teams"`
 	Operators   []OperatorConfig         `yaml:"operators"`
 }
 

@@ -12,11 +12,8 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/slack-go/slack"
 	"github.com/spf13/cobra"
 
-	"github.com/nightshift-ops/nightshift/bot"
-	slackbot "github.com/nightshift-ops/nightshift/bot/slack"
 	"github.com/nightshift-ops/nightshift/engine"
 	"github.com/nightshift-ops/nightshift/engine/skills"
 	"github.com/nightshift-ops/nightshift/integrations/alertmanager"
@@ -64,15 +61,12 @@ func newLogger(cfg LogConfig, w io.Writer) *slog.Logger {
 
 // app is a running set of the server's parts, for serve and bench.
 type app struct {
-	store  *store.Store
-	intake *engine.Intake
-	server *server.Server
-	runner *engine.Runner
-	log    *slog.Logger
-	// chat surfaces; nil when not configured
-	slack   *slackbot.Bot
-	service *bot.Service
-	threads *bot.Threads
+	store    *store.Store
+	intake   *engine.Intake
+	server   *server.Server
+	runner   *engine.Runner
+	log      *slog.Logger
+	surfaces []*surface // chat surfaces that are configured
 }
 
 // build composes the server's parts from a configuration.
@@ -132,35 +126,24 @@ func buildWithStore(cfg *Config, st *store.Store, log *slog.Logger) (*app, error
 	consumer := fmt.Sprintf("%s-%d", host, os.Getpid())
 	a := &app{store: st, intake: intake, log: log}
 	notify := &notifyingIntake{Intake: intake, st: st}
-	var progress engine.Progress = logProgress{log}
-	if !cfg.Slack.Enabled() {
-		for _, sc := range cfg.Spaces {
-			if sc.Slack != nil && len(sc.Slack.IncidentChannels)+len(sc.Slack.AlertChannels) > 0 {
-				log.Warn("space binds Slack channels but slack: has no tokens; Slack is off", "space", sc.Name)
-			}
+	deps := surfaceDeps{st: st, notify: notify, spaces: chatSpaces, envs: envs, consumer: consumer, log: log,
+		answerer: &answerer{st: st, model: model, llm: lc, envs: envs}}
+	var err2 error
+	if a.surfaces, err2 = buildSurfaces(cfg, deps); err2 != nil {
+		return nil, err2
+	}
+	progress := engine.Fanout{logProgress{log}}
+	var chats engine.Fanout
+	extra := map[string]http.Handler{}
+	for _, sf := range a.surfaces {
+		progress = append(progress, sf.threads)
+		chats = append(chats, sf.threads)
+		if sf.handler != nil {
+			extra[sf.pattern] = sf.handler
 		}
 	}
-	if cfg.Slack.Enabled() {
-		opts := []slack.Option{slack.OptionAppLevelToken(cfg.Slack.AppToken)}
-		if cfg.Slack.APIURL != "" {
-			opts = append(opts, slack.OptionAPIURL(cfg.Slack.APIURL))
-		}
-		api := slack.New(cfg.Slack.BotToken, opts...)
-		a.slack = slackbot.New(slackbot.Options{API: api, Dedup: st.FirstDelivery, Workers: cfg.Slack.Workers,
-			Log: log.With("surface", "slack")})
-		ce := &chatEngine{st: st, intake: notify, spaces: chatSpaces, platform: "slack", log: log, now: time.Now,
-			answerer: &answerer{st: st, model: model, llm: lc, envs: envs}}
-		a.service = bot.NewService(bot.ServiceOptions{Platform: "slack", Spaces: slackBindings(cfg), Engine: ce,
-			Poster: a.slack.Poster(), Index: st, MemberOf: a.slack.MemberOf, Log: log.With("surface", "slack")})
-		interval := cfg.Slack.EditInterval
-		if interval == 0 {
-			interval = 2 * time.Second
-		}
-		a.threads = bot.NewThreads(bot.ThreadsOptions{Poster: a.slack.Poster(), Channel: a.service.IncidentChannel,
-			MinEditInterval: interval, Platform: "slack", Store: st, Owner: consumer, Chart: keyChart(st, envs, log),
-			Stream: cfg.Slack.Streaming, Log: log.With("surface", "slack")})
-		progress = engine.Fanout{progress, a.threads}
-		notify.progress = a.threads
+	if len(chats) > 0 {
+		notify.progress = chats
 	}
 	runner := engine.NewRunner(engine.RunnerOptions{
 		Store:    st,
@@ -182,6 +165,7 @@ func buildWithStore(cfg *Config, st *store.Store, log *slog.Logger) (*app, error
 		Store:    st,
 		APIToken: cfg.API.Token,
 		Log:      log,
+		Extra:    extra,
 	})
 	a.server, a.runner = srv, runner
 	return a, nil
@@ -272,14 +256,14 @@ func serve(ctx context.Context, cfg *Config, e env, ready func(addr string)) err
 	var g errgroup.Group
 	rctx, stopRunner := context.WithCancel(ctx)
 	g.Go(func() error { return a.runner.Run(rctx) })
-	if a.slack != nil {
-		g.Go(func() error { return a.slack.Run(rctx, a.service) })
+	for _, sf := range a.surfaces {
+		g.Go(func() error { return sf.run(rctx) })
 	}
 	err = a.server.Run(ctx, addr, 20*time.Second, ready)
 	stopRunner()
-	if a.threads != nil {
+	for _, sf := range a.surfaces {
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		a.threads.Flush(fctx)
+		sf.threads.Flush(fctx)
 		cancel()
 	}
 	if werr := g.Wait(); werr != nil && err == nil {

@@ -26,9 +26,11 @@
 // WithForeignKey, WithUnendorsedKey, WithAlg, WithKid, WithClaim). Deliver
 // POSTs a signed activity to the bot's messaging endpoint and returns the
 // status and body (the invokeResponse of an Action.Execute, say).
-// RotateKey publishes a new key and signs with it from then on;
-// DropOldKeys unpublishes the others. MetadataFetches and JWKSFetches count
-// the GETs, to check the bot's key caching.
+// The JWKS holds the signing key and, after it, a key endorsed only for
+// "webchat" (WithUnendorsedKey signs with it). RotateKey publishes a new
+// signing key and signs with it from then on; DropOldKeys unpublishes the
+// older signing keys. MetadataFetches and JWKSFetches count the GETs, to
+// check the bot's key caching.
 //
 // Token endpoint. POST /{tenant}/oauth2/v2.0/token takes the client
 // credentials grant (grant_type, client_id, client_secret in the form or in
@@ -58,9 +60,14 @@
 //     the bot did not post
 //   - DELETE /v3/conversations/{id}/activities/{activityId} → 200
 //
-// Errors use the connector's ErrorResponse shape {"error":{"code","message"}}.
-// RateLimit answers the next n calls of an HTTP method with 429 and
-// Retry-After, Fail with any status. A request body over
+// Ids are numeric like Teams message ids and unique across the fake. An
+// activity without a type, a body that is not a JSON object, or a create
+// with a tenant (channelData.tenant.id, tenantId) other than the bot's gets
+// 400. Errors use the connector's ErrorResponse shape
+// {"error":{"code","message"}}; a 401 answers {"message":"Authorization
+// has been denied for this request."}. A client should take any 2xx as
+// success. RateLimit answers the next n calls of an HTTP method with 429
+// and Retry-After, Fail with any status. A request body over
 // Options.MaxActivityBytes (28 KiB by default) gets 413, as Teams does.
 //
 // What the channel shows. Thread gives, for a conversation id, the
@@ -219,12 +226,12 @@ type Server struct {
 
 	mu         sync.Mutex
 	changed    chan struct{} // closed and replaced on every change
-	keys       []*sigKey     // published, in order
+	keys       []*sigKey     // published signing keys, in order
 	cur        *sigKey       // signs inbound tokens
-	unendorsed *sigKey       // published on first use, endorsed for no Teams channel
+	unendorsed *sigKey       // published after keys, endorsed for "webchat" only
 	foreign    *sigKey       // never published
 	aad        *sigKey       // signs access tokens
-	nkeys      int
+	nsign      int           // signing keys made
 	metaGets   int
 	jwksGets   int
 	tokenReqs  int
@@ -270,6 +277,7 @@ func New(tb testing.TB, opts Options) *Server {
 	}
 	s.cur = s.newKey("sign", endorsed)
 	s.keys = []*sigKey{s.cur}
+	s.unendorsed = s.newKey("unendorsed", []string{"webchat"})
 	s.aad = s.newKey("aad", nil)
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	tb.Cleanup(s.Close)
@@ -395,8 +403,8 @@ func (s *Server) jwks(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	s.jwksGets++
-	keys := make([]map[string]any, 0, len(s.keys))
-	for _, k := range s.keys {
+	keys := make([]map[string]any, 0, len(s.keys)+1)
+	for _, k := range append(slices.Clone(s.keys), s.unendorsed) {
 		keys = append(keys, k.jwk())
 	}
 	s.broadcast()
@@ -430,7 +438,8 @@ func (s *Server) RotateKey() string {
 	return k.kid
 }
 
-// DropOldKeys unpublishes every key but the current signing key.
+// DropOldKeys unpublishes every signing key but the current one (the
+// unendorsed key stays).
 func (s *Server) DropOldKeys() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -773,8 +782,8 @@ func (s *Server) connector(w http.ResponseWriter, r *http.Request) {
 	s.broadcast()
 	s.mu.Unlock()
 
-	if retry > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(retry))
+	if retry != "" {
+		w.Header().Set("Retry-After", retry)
 	}
 	if resp == nil {
 		w.WriteHeader(status)
@@ -784,29 +793,29 @@ func (s *Server) connector(w http.ResponseWriter, r *http.Request) {
 }
 
 // answer authorises and answers one connector call and updates the view;
-// s.mu must be held. retry is the Retry-After in seconds, if any.
-func (s *Server) answer(c *Call, raw []byte, readErr error) (status int, resp map[string]any, retry int) {
+// s.mu must be held. retry is the Retry-After header (seconds), if any.
+func (s *Server) answer(c *Call, raw []byte, readErr error) (status int, resp map[string]any, retry string) {
 	if exp, ok := s.tokens[c.Token]; !ok || !time.Now().Before(exp) {
-		return http.StatusUnauthorized, map[string]any{"message": "Authorization has been denied for this request."}, 0
+		return http.StatusUnauthorized, map[string]any{"message": "Authorization has been denied for this request."}, ""
 	}
 	if c.Op == "" {
-		return http.StatusNotFound, connError("NotFound", "teamstest: no such connector operation: "+c.Method+" "+c.Path), 0
+		return http.StatusNotFound, connError("NotFound", "teamstest: no such connector operation: "+c.Method+" "+c.Path), ""
 	}
 	if f := s.fail[c.Method]; f != nil && f.n > 0 {
 		f.n--
 		if f.code == http.StatusTooManyRequests {
-			return f.code, connError("Throttled", "teamstest: rate limited"), int(math.Ceil(f.after.Seconds()))
+			return f.code, connError("Throttled", "teamstest: rate limited"), strconv.Itoa(int(math.Ceil(f.after.Seconds())))
 		}
-		return f.code, connError("ServiceError", "teamstest: injected failure"), 0
+		return f.code, connError("ServiceError", "teamstest: injected failure"), ""
 	}
 	if s.opts.MaxActivityBytes > 0 && len(raw) > s.opts.MaxActivityBytes {
-		return http.StatusRequestEntityTooLarge, connError("MessageSizeTooBig", "Message size too large"), 0
+		return http.StatusRequestEntityTooLarge, connError("MessageSizeTooBig", "Message size too large"), ""
 	}
 	if readErr != nil {
-		return http.StatusBadRequest, connError("BadArgument", "teamstest: invalid JSON body: "+readErr.Error()), 0
+		return http.StatusBadRequest, connError("BadArgument", "teamstest: invalid JSON body: "+readErr.Error()), ""
 	}
 	if c.Op != OpDelete && c.Body == nil {
-		return http.StatusBadRequest, connError("BadArgument", "teamstest: a JSON object body is required"), 0
+		return http.StatusBadRequest, connError("BadArgument", "teamstest: a JSON object body is required"), ""
 	}
 	switch c.Op {
 	case OpCreateConversation:
@@ -819,17 +828,17 @@ func (s *Server) answer(c *Call, raw []byte, readErr error) (status int, resp ma
 		base, _, _ := strings.Cut(c.ConversationID, ";messageid=")
 		p, ok := s.byID[c.ActivityID]
 		if !ok || p.base != base {
-			return http.StatusNotFound, connError("NotFound", "teamstest: no activity "+c.ActivityID+" in "+base), 0
+			return http.StatusNotFound, connError("NotFound", "teamstest: no activity "+c.ActivityID+" in "+base), ""
 		}
 		if p.a.Inbound {
-			return http.StatusForbidden, connError("Forbidden", "teamstest: the bot can only delete its own messages"), 0
+			return http.StatusForbidden, connError("Forbidden", "teamstest: the bot can only delete its own messages"), ""
 		}
 		p.a.Deleted = true
-		return http.StatusOK, nil, 0
+		return http.StatusOK, nil, ""
 	}
 }
 
-func (s *Server) create(c *Call) (int, map[string]any, int) {
+func (s *Server) create(c *Call) (int, map[string]any, string) {
 	b := c.Body
 	chData, _ := b["channelData"].(map[string]any)
 	channel := str(dig(chData, "channel", "id"))
@@ -838,7 +847,7 @@ func (s *Server) create(c *Call) (int, map[string]any, int) {
 		tenant = str(b["tenantId"])
 	}
 	if tenant != "" && tenant != s.opts.TenantID {
-		return http.StatusBadRequest, connError("BadArgument", "teamstest: tenant "+tenant+" is not the bot's tenant "+s.opts.TenantID), 0
+		return http.StatusBadRequest, connError("BadArgument", "teamstest: tenant "+tenant+" is not the bot's tenant "+s.opts.TenantID), ""
 	}
 	act, _ := b["activity"].(map[string]any)
 	isGroup, _ := b["isGroup"].(bool)
@@ -846,10 +855,10 @@ func (s *Server) create(c *Call) (int, map[string]any, int) {
 	resp := map[string]any{}
 	if channel != "" {
 		if act == nil {
-			return http.StatusBadRequest, connError("BadArgument", "teamstest: creating a channel conversation needs an activity"), 0
+			return http.StatusBadRequest, connError("BadArgument", "teamstest: creating a channel conversation needs an activity"), ""
 		}
 		if str(act["type"]) == "" {
-			return http.StatusBadRequest, connError("BadArgument", "teamstest: the activity has no type"), 0
+			return http.StatusBadRequest, connError("BadArgument", "teamstest: the activity has no type"), ""
 		}
 		id := s.nextID()
 		conv.ID, conv.ActivityID = channel+";messageid="+id, id
@@ -858,14 +867,14 @@ func (s *Server) create(c *Call) (int, map[string]any, int) {
 	} else {
 		members, _ := b["members"].([]any)
 		if len(members) != 1 {
-			return http.StatusBadRequest, connError("BadArgument", "teamstest: a chat needs exactly one member (or channelData.channel.id for a channel)"), 0
+			return http.StatusBadRequest, connError("BadArgument", "teamstest: a chat needs exactly one member (or channelData.channel.id for a channel)"), ""
 		}
 		m := str(dig(map[string]any{"m": members[0]}, "m", "id"))
 		if m == "" {
-			return http.StatusBadRequest, connError("BadArgument", "teamstest: the member has no id"), 0
+			return http.StatusBadRequest, connError("BadArgument", "teamstest: the member has no id"), ""
 		}
 		conv.Members = []string{m}
-		conv.ID = "a:1" + strings.NewReplacer(":", "", "-", "").Replace(m) + "teamstest"
+		conv.ID = s.PersonalConversationID(User{ID: m})
 		resp["id"] = conv.ID
 		if act != nil {
 			id := s.nextID()
@@ -875,12 +884,12 @@ func (s *Server) create(c *Call) (int, map[string]any, int) {
 		}
 	}
 	s.convs = append(s.convs, conv)
-	return http.StatusCreated, resp, 0
+	return http.StatusCreated, resp, ""
 }
 
-func (s *Server) send(c *Call) (int, map[string]any, int) {
+func (s *Server) send(c *Call) (int, map[string]any, string) {
 	if str(c.Body["type"]) == "" {
-		return http.StatusBadRequest, connError("BadArgument", "teamstest: the activity has no type"), 0
+		return http.StatusBadRequest, connError("BadArgument", "teamstest: the activity has no type"), ""
 	}
 	base, root, _ := strings.Cut(c.ConversationID, ";messageid=")
 	id := s.nextID()
@@ -897,28 +906,28 @@ func (s *Server) send(c *Call) (int, map[string]any, int) {
 	if str(c.Body["type"]) == "message" {
 		s.record(id, c.ConversationID, base, root, c.Body, false)
 	}
-	return http.StatusCreated, map[string]any{"id": id}, 0
+	return http.StatusCreated, map[string]any{"id": id}, ""
 }
 
-func (s *Server) update(c *Call) (int, map[string]any, int) {
+func (s *Server) update(c *Call) (int, map[string]any, string) {
 	base, _, _ := strings.Cut(c.ConversationID, ";messageid=")
 	p, ok := s.byID[c.ActivityID]
 	if !ok || p.base != base || p.a.Deleted {
-		return http.StatusNotFound, connError("NotFound", "teamstest: no activity "+c.ActivityID+" in "+base), 0
+		return http.StatusNotFound, connError("NotFound", "teamstest: no activity "+c.ActivityID+" in "+base), ""
 	}
 	if p.a.Inbound {
-		return http.StatusForbidden, connError("Forbidden", "teamstest: the bot can only update its own messages"), 0
+		return http.StatusForbidden, connError("Forbidden", "teamstest: the bot can only update its own messages"), ""
 	}
 	if t := str(c.Body["type"]); t != "message" {
-		return http.StatusBadRequest, connError("BadArgument", "teamstest: an update must be a message activity, not "+strconv.Quote(t)), 0
+		return http.StatusBadRequest, connError("BadArgument", "teamstest: an update must be a message activity, not "+strconv.Quote(t)), ""
 	}
 	if id := str(c.Body["id"]); id != "" && id != c.ActivityID {
-		return http.StatusBadRequest, connError("BadArgument", "teamstest: the body's id "+id+" is not "+c.ActivityID), 0
+		return http.StatusBadRequest, connError("BadArgument", "teamstest: the body's id "+id+" is not "+c.ActivityID), ""
 	}
 	n := p.a.Updates + 1
 	p.a = activityFrom(p.a.ID, p.a.ConversationID, p.a.ThreadRoot, c.Body, false)
 	p.a.Updates = n
-	return http.StatusOK, map[string]any{"id": c.ActivityID}, 0
+	return http.StatusOK, map[string]any{"id": c.ActivityID}, ""
 }
 
 // record adds a message to the view; s.mu must be held.

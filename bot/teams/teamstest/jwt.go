@@ -63,17 +63,15 @@ type sigKey struct {
 	endorsements []string
 }
 
-// newKey makes the next key for purpose (safe without s.mu).
+// newKey makes a key for purpose: the next pooled one for "sign", the
+// first pooled one otherwise. It takes s.mu itself.
 func (s *Server) newKey(purpose string, endorsements []string) *sigKey {
-	s.mu.Lock()
-	i := s.nkeys
-	s.nkeys++
-	s.mu.Unlock()
-	if purpose != "sign" {
-		i = 0
-	} else {
-		// Index within the "sign" pool: count only signing keys.
-		i = s.signIndex()
+	i := 0
+	if purpose == "sign" {
+		s.mu.Lock()
+		i = s.nsign
+		s.nsign++
+		s.mu.Unlock()
 	}
 	priv := poolKey(purpose, i)
 	serial, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120))
@@ -91,14 +89,6 @@ func (s *Server) newKey(purpose string, endorsements []string) *sigKey {
 	}
 	sum := sha1.Sum(der)
 	return &sigKey{kid: b64(sum[:]), priv: priv, der: der, endorsements: endorsements}
-}
-
-// signIndex counts the signing keys made so far (the next one's index).
-func (s *Server) signIndex() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.seqSign++
-	return s.seqSign - 1
 }
 
 // jwk is the key as login.botframework.com publishes it.
@@ -223,8 +213,9 @@ func WithForeignKey() SignOption {
 }
 
 // WithUnendorsedKey signs with a published key whose endorsements do not
-// include "msteams" (the key is published on first use): a bot that checks
-// endorsements against the activity's channelId must refuse it (403).
+// include "msteams" (only "webchat"): a bot that checks endorsements
+// against the activity's channelId must refuse it (the Bot Framework docs
+// say 403).
 func WithUnendorsedKey() SignOption {
 	return func(c *signConfig) { c.unendorsed = true }
 }
@@ -259,9 +250,6 @@ func (s *Server) Sign(activity any, opts ...SignOption) string {
 	for _, o := range opts {
 		o(c)
 	}
-	if c.unendorsed {
-		s.publishUnendorsed()
-	}
 	s.mu.Lock()
 	key := s.cur
 	switch {
@@ -290,24 +278,6 @@ func (s *Server) Sign(activity any, opts ...SignOption) string {
 		header["kid"], header["x5t"] = kid, kid
 	}
 	return "Bearer " + key.sign(c.alg, header, c.claims)
-}
-
-// publishUnendorsed makes and publishes the unendorsed key, once.
-func (s *Server) publishUnendorsed() {
-	s.mu.Lock()
-	have := s.unendorsed != nil
-	s.mu.Unlock()
-	if have {
-		return
-	}
-	k := s.newKey("unendorsed", []string{"webchat"})
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.unendorsed == nil {
-		s.unendorsed = k
-		s.keys = append(s.keys, k)
-		s.broadcast()
-	}
 }
 
 func serviceURLOf(activity any) string {
@@ -341,16 +311,16 @@ func (s *Server) Deliver(ctx context.Context, endpointURL string, activity any, 
 		return 0, nil, fmt.Errorf("teamstest: activity is not a JSON object: %w", err)
 	}
 	auth := s.Sign(act, opts...)
-	if str(act["type"]) == "message" && act["value"] == nil {
+	if id := str(act["id"]); id != "" && str(act["type"]) == "message" && act["value"] == nil {
 		convID := str(dig(act, "conversation", "id"))
 		base, root, _ := strings.Cut(convID, ";messageid=")
 		s.mu.Lock()
-		s.record(str(act["id"]), convID, base, root, act, true)
+		s.record(id, convID, base, root, act, true)
 		s.broadcast()
 		s.mu.Unlock()
 	}
 
-	status, body, err := post(ctx, endpointURL, auth, b)
+	status, body, err := postJSON(ctx, endpointURL, auth, b)
 	s.mu.Lock()
 	s.deliveries = append(s.deliveries, Delivery{Activity: act, Status: status, Body: body})
 	s.broadcast()
@@ -358,7 +328,7 @@ func (s *Server) Deliver(ctx context.Context, endpointURL string, activity any, 
 	return status, body, err
 }
 
-func post(ctx context.Context, endpointURL, auth string, body []byte) (int, []byte, error) {
+func postJSON(ctx context.Context, endpointURL, auth string, body []byte) (int, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpointURL, bytes.NewReader(body))
 	if err != nil {
 		return 0, nil, err
