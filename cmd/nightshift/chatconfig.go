@@ -61,7 +61,10 @@ type TeamsConfig struct {
 	OpenIDMetadataURL string `yaml:"openid_metadata_url"`
 	// TokenURL is where the bot gets its own tokens (default the tenant's
 	// token endpoint; set for sovereign clouds and tests).
-	TokenURL     string        `yaml:"token_url"`
+	TokenURL string `yaml:"token_url"`
+	// GraphURL is Microsoft Graph, asked whether a person is in an
+	// operators' group (default Graph v1.0; needs GroupMember.Read.All).
+	GraphURL     string        `yaml:"graph_url"`
 	EditInterval time.Duration `yaml:"edit_interval"`
 	Workers      int           `yaml:"workers"`
 }
@@ -78,7 +81,7 @@ func (c TeamsConfig) Validate() error {
 	if c.TenantID == "" && c.TokenURL == "" {
 		errs = append(errs, "tenant_id: required for single-tenant bots (or set token_url)")
 	}
-	for _, u := range []struct{ name, v string }{{"openid_metadata_url", c.OpenIDMetadataURL}, {"token_url", c.TokenURL}} {
+	for _, u := range []struct{ name, v string }{{"openid_metadata_url", c.OpenIDMetadataURL}, {"token_url", c.TokenURL}, {"graph_url", c.GraphURL}} {
 		if u.v != "" && !strings.HasPrefix(u.v, "https://") && !strings.HasPrefix(u.v, "http://127.0.0.1") && !strings.HasPrefix(u.v, "http://localhost") {
 			errs = append(errs, u.name+": want an https:// URL")
 		}

@@ -78,6 +78,7 @@ func newRoot(e env) *cobra.Command {
 		demoCmd(e),
 		skillsCmd(e),
 		askCmd(e),
+		teamsCmd(e),
 	)
 	return root
 }

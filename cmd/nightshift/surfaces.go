@@ -136,8 +136,14 @@ func buildTeams(cfg *Config, d surfaceDeps) (*surface, error) {
 	}
 	poster := teams.NewPoster(conn, urls, tc.TenantID)
 	tb := teams.New(teams.Options{Validator: val, Poster: poster, URLs: urls, Dedup: d.st.FirstDelivery, Workers: tc.Workers, Log: log})
+	graphTokens, err := botframework.NewTokenSource(botframework.TokenSourceConfig{AppID: tc.AppID, AppSecret: tc.AppPassword,
+		TenantID: tc.TenantID, TokenURL: tc.TokenURL, Scope: teams.GraphScope, Log: log})
+	if err != nil {
+		return nil, fmt.Errorf("teams: %w", err)
+	}
+	groups := teams.NewGroups(graphTokens, tc.GraphURL, nil)
 	svc := bot.NewService(bot.ServiceOptions{Platform: "teams", Spaces: chatBindings(cfg, "teams"), Engine: d.engine("teams"),
-		Poster: poster, Index: d.st, Log: log})
+		Poster: poster, Index: d.st, MemberOf: groups.MemberOf, Log: log})
 	threads := bot.NewThreads(bot.ThreadsOptions{Poster: poster, Channel: svc.IncidentChannel,
 		MinEditInterval: editInterval(tc.EditInterval), Platform: "teams", Store: d.st, Owner: d.consumer,
 		Chart: keyChart(d.st, d.envs, log), Log: log})

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"archive/zip"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -11,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nightshift-ops/nightshift/bot"
 	"github.com/nightshift-ops/nightshift/bot/slack/slacktest"
 	"github.com/nightshift-ops/nightshift/bot/teams/teamstest"
 	"github.com/nightshift-ops/nightshift/engine"
@@ -28,6 +31,7 @@ teams:
   tenant_id: %s
   openid_metadata_url: %s
   token_url: %s
+  graph_url: %s/graph/v1.0/
   edit_interval: 50ms
 %s
 spaces:
@@ -69,7 +73,7 @@ func newTeamsEnv(t *testing.T, withSlack bool) *teamsEnv {
 		slackSpace = "    slack: {incident_channels: [C0INCIDENT]}"
 	}
 	path := filepath.Join(t.TempDir(), "nightshift.yaml")
-	body := fmt.Sprintf(teamsConfig, redisURL, prefix, o.AppID, o.AppPassword, o.TenantID, fake.MetadataURL(), fake.TokenURL(),
+	body := fmt.Sprintf(teamsConfig, redisURL, prefix, o.AppID, o.AppPassword, o.TenantID, fake.MetadataURL(), fake.TokenURL(), fake.URL(),
 		slackTop, fake.ServiceURL(), teamstest.DefaultChannelID, slackSpace, e.alice.AADObjectID)
 	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
@@ -294,6 +298,24 @@ func TestTeamsEndToEnd(t *testing.T) {
 			t.Errorf("%v: %d %s", act["type"], code, body)
 		}
 	}
+	// An app's alert in the alert channel goes through intake: a new thread.
+	am := fake.MessageActivity(teamstest.MessageOptions{Where: teamstest.Where{Channel: "19:alerts@thread.tacv2"}, NoMention: true,
+		Text: "[FIRING:1] PaymentsLatencyHigh (payments-api critical)\n*Alert:* PaymentsLatencyHigh - `critical`\n*Description:* p99 above 2s\n*Details:*\n  • *alertname:* `PaymentsLatencyHigh`\n  • *service:* `payments-api`\n"})
+	am["from"] = map[string]any{"id": "28:alertmanager-connector", "name": "alertmanager", "role": "bot"}
+	if code, body := deliver(am); code != 200 {
+		t.Fatalf("alert channel: %d %s", code, body)
+	}
+	if !fake.Wait(10*time.Second, func() bool { return len(fake.Conversations()) >= 2 }) {
+		t.Errorf("no thread for the channel alert\n%s", r.logs)
+	}
+	// A person's message there is chatter.
+	n = len(fake.Conversations())
+	deliver(fake.MessageActivity(teamstest.MessageOptions{Where: teamstest.Where{Channel: "19:alerts@thread.tacv2"}, NoMention: true,
+		Text: "did anyone see the deploy?", From: e.alice}))
+	time.Sleep(300 * time.Millisecond)
+	if m := len(fake.Conversations()); m != n {
+		t.Errorf("chatter opened a thread")
+	}
 	if fake.TokenRequests() < 3 {
 		t.Errorf("%d token requests: the endpoint was down twice, then answered", fake.TokenRequests())
 	}
@@ -349,5 +371,63 @@ func TestSlackAndTeamsShowTheSameInvestigation(t *testing.T) {
 		if !strings.Contains(teamsReport, `"action":"`+a+`"`) || !strings.Contains(slackReport, `"action_id":"`+a+`"`) {
 			t.Errorf("button %s missing on one platform", a)
 		}
+	}
+}
+
+func TestTeamsPackage(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "app.zip")
+	id := "b0775eaa-4e3f-4c2a-9d51-6a7b8c9d0e1f"
+	code, stdout, stderr := cli(t, "teams", "package", "--dir", "../../deploy/teams", "--app-id", id, "--domain", "https://nightshift.example.com/", "-o", out)
+	if code != 0 {
+		t.Fatalf("package: %d %s %s", code, stdout, stderr)
+	}
+	zr, err := zip.OpenReader(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	files := map[string][]byte{}
+	for _, f := range zr.File {
+		rc, _ := f.Open()
+		b, _ := io.ReadAll(rc)
+		rc.Close()
+		files[f.Name] = b
+	}
+	if len(files) != 3 || files["color.png"] == nil || files["outline.png"] == nil {
+		t.Fatalf("zip holds %d files", len(files))
+	}
+	var m struct {
+		ID   string `json:"id"`
+		Bots []struct {
+			BotID        string   `json:"botId"`
+			Scopes       []string `json:"scopes"`
+			CommandLists []struct {
+				Commands []struct{ Title string } `json:"commands"`
+			} `json:"commandLists"`
+		} `json:"bots"`
+		ValidDomains []string `json:"validDomains"`
+	}
+	if err := json.Unmarshal(files["manifest.json"], &m); err != nil {
+		t.Fatal(err)
+	}
+	if m.ID != id || len(m.Bots) != 1 || m.Bots[0].BotID != id || len(m.ValidDomains) != 1 || m.ValidDomains[0] != "nightshift.example.com" {
+		t.Errorf("manifest: %+v", m)
+	}
+	if strings.Join(m.Bots[0].Scopes, ",") != "team,personal" {
+		t.Errorf("scopes %v", m.Bots[0].Scopes)
+	}
+	// The compose box lists exactly the commands the bot understands.
+	var titles []string
+	for _, c := range m.Bots[0].CommandLists[0].Commands {
+		titles = append(titles, c.Title)
+		if bot.ParseCommand(c.Title+" x").Kind != c.Title {
+			t.Errorf("command %q is not one the bot parses", c.Title)
+		}
+	}
+	if strings.Join(titles, ",") != "ask,investigate,status,topology,help" {
+		t.Errorf("commands %v", titles)
+	}
+	if code, _, stderr := cli(t, "teams", "package", "--dir", "../../deploy/teams", "--app-id", "not-a-guid", "--domain", "x.example.com", "-o", out); code == 0 || !strings.Contains(stderr, "--app-id") {
+		t.Errorf("bad app id accepted: %s", stderr)
 	}
 }
