@@ -259,7 +259,12 @@ func serve(ctx context.Context, cfg *Config, e env, ready func(addr string)) err
 	for _, sf := range a.surfaces {
 		g.Go(func() error { return sf.run(rctx) })
 	}
-	err = a.server.Run(ctx, addr, 20*time.Second, ready)
+	err = a.server.Run(ctx, addr, 20*time.Second, func(bound string) {
+		log.Info("listening", "bound", bound)
+		if ready != nil {
+			ready(bound)
+		}
+	})
 	stopRunner()
 	for _, sf := range a.surfaces {
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
