@@ -9,13 +9,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/slack-go/slack"
 
 	"github.com/nightshift-ops/nightshift/bot"
+	"github.com/nightshift-ops/nightshift/bot/bottest"
 	slackbot "github.com/nightshift-ops/nightshift/bot/slack"
 	"github.com/nightshift-ops/nightshift/engine"
 )
@@ -119,35 +119,6 @@ func checkLimits(t *testing.T, blocks []slack.Block) {
 	}
 }
 
-func fullReport() *engine.Report {
-	t := time.Date(2026, 2, 3, 4, 20, 0, 0, time.UTC)
-	return &engine.Report{
-		Investigation: "inv_01hx3k9",
-		Title:         "CheckoutLatencyHigh: p99 above 1s",
-		Summary:       "Most likely root cause: aws/rds/orders-db (database).",
-		Reasoner:      "evidence",
-		Hypotheses: []engine.Hypothesis{
-			{Resource: "aws/rds/orders-db", Category: "database", Confidence: 0.874,
-				Statement: "aws/rds/orders-db (database): DatabaseConnections rose from 118 to 796 Count at 04:20:00.",
-				Evidence: []engine.Evidence{
-					{Kind: "metric", Resource: "aws/rds/orders-db", Summary: "DatabaseConnections rose from 118 to 796 Count at 04:20:00 (step, z=208)", At: t, Call: "query_metrics#5", Weight: 0.73},
-					{Kind: "rule", Resource: "aws/rds/orders-db", Summary: "aws/rds/orders-db cannot get database connections: \"FATAL: sorry, too many clients already\" (skill database)", Weight: 0.8},
-					{Kind: "topology", Resource: "aws/rds/orders-db", Summary: "but nothing it depends on went bad first", Weight: -0.5},
-					{Kind: "log", Resource: "aws/rds/orders-db", Summary: "new error message since 04:21 (71×): \"FATAL: <too many clients> & retrying\"", Call: "search_logs#7", Weight: 0.6},
-					{Kind: "change", Resource: "k8s/shop/deployment/checkout", Summary: "related deployment on k8s/shop/deployment/checkout at 03:50 names it", Call: "list_changes#8", Weight: 0.3},
-				}},
-			{Resource: "k8s/shop/deployment/checkout", Category: "bad-deploy", Confidence: 0.25, Statement: "checkout was deployed 30m before."},
-			{Resource: "k8s/shop/deployment/order-history", Category: "dependency", Confidence: 0.13, Statement: "order-history is slow."},
-		},
-		Plan: []engine.PlanStep{
-			{Action: "Relieve aws/rds/orders-db: kill idle-in-transaction sessions.", Validation: "Active connections return to baseline.", Rollback: "None for killed sessions.", Risk: "medium"},
-			{Action: "Limit callers' connection pools.", Validation: "Connections stay under 80% of max_connections.", Rollback: "Restore the previous pool sizes.", Risk: "low"},
-		},
-		Gaps: []string{"no metrics for 1 resources: aws/elasticache/sessions", "1204 log lines matched; read the newest 1000"},
-		Cost: engine.Cost{ToolCalls: 14, ModelCalls: 2, Tokens: 5120, Wall: 2345678901 * time.Nanosecond},
-	}
-}
-
 func TestBlocksGolden(t *testing.T) {
 	alert := &engine.Alert{ID: "al_1", Source: engine.SourcePagerDuty, Title: "CheckoutLatencyHigh: p99 above 1s",
 		Severity: engine.SeverityCritical, Resources: []string{"k8s/shop/deployment/checkout", "aws/rds/orders-db"}, Region: "eu-west-1",
@@ -163,7 +134,7 @@ func TestBlocksGolden(t *testing.T) {
 			Summary: "DatabaseConnections rose from 118 to 796 Count at 04:20:00 (step, z=208)", Call: "query_metrics#5"})},
 		{"linked.json", bot.LinkedMessage(&engine.Alert{Title: "orders-db DatabaseConnections > 700", Source: engine.SourceCloudWatch},
 			&engine.Outcome{AlertID: "al_9", Score: 0.8, Reasons: "topology neighbours and region, 2 min apart"})},
-		{"report.json", bot.ReportMessage(fullReport())},
+		{"report.json", bot.ReportMessage(bottest.FullReport())},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -304,7 +275,7 @@ func TestBlocksLimits(t *testing.T) {
 }
 
 func TestButtons(t *testing.T) {
-	blocks := slackbot.Blocks(bot.ReportMessage(fullReport()))
+	blocks := slackbot.Blocks(bot.ReportMessage(bottest.FullReport()))
 	var actions *slack.ActionBlock
 	for _, b := range blocks {
 		if a, ok := b.(*slack.ActionBlock); ok {

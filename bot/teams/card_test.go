@@ -12,10 +12,10 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-	"time"
 	"unicode/utf8"
 
 	"github.com/nightshift-ops/nightshift/bot"
+	"github.com/nightshift-ops/nightshift/bot/bottest"
 	"github.com/nightshift-ops/nightshift/bot/teams"
 	"github.com/nightshift-ops/nightshift/engine"
 )
@@ -206,35 +206,6 @@ func texts(card map[string]any) []string {
 	return out
 }
 
-func fullReport() *engine.Report {
-	t := time.Date(2026, 2, 3, 4, 20, 0, 0, time.UTC)
-	return &engine.Report{
-		Investigation: "inv_01hx3k9",
-		Title:         "CheckoutLatencyHigh: p99 above 1s",
-		Summary:       "Most likely root cause: aws/rds/orders-db (database).",
-		Reasoner:      "evidence",
-		Hypotheses: []engine.Hypothesis{
-			{Resource: "aws/rds/orders-db", Category: "database", Confidence: 0.874,
-				Statement: "aws/rds/orders-db (database): DatabaseConnections rose from 118 to 796 Count at 04:20:00.",
-				Evidence: []engine.Evidence{
-					{Kind: "metric", Resource: "aws/rds/orders-db", Summary: "DatabaseConnections rose from 118 to 796 Count at 04:20:00 (step, z=208)", At: t, Call: "query_metrics#5", Weight: 0.73},
-					{Kind: "rule", Resource: "aws/rds/orders-db", Summary: "aws/rds/orders-db cannot get database connections: \"FATAL: sorry, too many clients already\" (skill database)", Weight: 0.8},
-					{Kind: "topology", Resource: "aws/rds/orders-db", Summary: "but nothing it depends on went bad first", Weight: -0.5},
-					{Kind: "log", Resource: "aws/rds/orders-db", Summary: "new error message since 04:21 (71×): \"FATAL: <too many clients> & retrying\"", Call: "search_logs#7", Weight: 0.6},
-					{Kind: "change", Resource: "k8s/shop/deployment/checkout", Summary: "related deployment on k8s/shop/deployment/checkout at 03:50 names it", Call: "list_changes#8", Weight: 0.3},
-				}},
-			{Resource: "k8s/shop/deployment/checkout", Category: "bad-deploy", Confidence: 0.25, Statement: "checkout was deployed 30m before."},
-			{Resource: "k8s/shop/deployment/order-history", Category: "dependency", Confidence: 0.13, Statement: "order-history is slow."},
-		},
-		Plan: []engine.PlanStep{
-			{Action: "Relieve aws/rds/orders-db: kill idle-in-transaction sessions.", Validation: "Active connections return to baseline.", Rollback: "None for killed sessions.", Risk: "medium"},
-			{Action: "Limit callers' connection pools.", Validation: "Connections stay under 80% of max_connections.", Rollback: "Restore the previous pool sizes.", Risk: "low"},
-		},
-		Gaps: []string{"no metrics for 1 resources: aws/elasticache/sessions", "1204 log lines matched; read the newest 1000"},
-		Cost: engine.Cost{ToolCalls: 14, ModelCalls: 2, Tokens: 5120, Wall: 2345678901 * time.Nanosecond},
-	}
-}
-
 // onePixel is a 1×1 PNG.
 var onePixel, _ = base64.StdEncoding.DecodeString("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==")
 
@@ -267,7 +238,7 @@ func TestCardGolden(t *testing.T) {
 			Summary: "DatabaseConnections rose from 118 to 796 Count at 04:20:00 (step, z=208)", Call: "query_metrics#5"})},
 		{"linked.golden.json", bot.LinkedMessage(&engine.Alert{Title: "orders-db DatabaseConnections > 700", Source: engine.SourceCloudWatch},
 			&engine.Outcome{AlertID: "al_9", Score: 0.8, Reasons: "topology neighbours and region, 2 min apart"})},
-		{"report.golden.json", bot.ReportMessage(fullReport())},
+		{"report.golden.json", bot.ReportMessage(bottest.FullReport())},
 		{"help.golden.json", bot.HelpMessage("reboot prod")},
 		{"image.golden.json", bot.Message{Text: "p99 latency of *checkout* around the alert", Context: "inv_01hx3k9",
 			Image: &bot.Image{Title: "checkout p99 latency", Alt: "p99 latency steps from 180 ms to 1.4 s at 04:20", PNG: onePixel}}},
@@ -345,7 +316,7 @@ func TestSections(t *testing.T) {
 }
 
 func TestActions(t *testing.T) {
-	card := teams.Card(bot.ReportMessage(fullReport()))
+	card := teams.Card(bot.ReportMessage(bottest.FullReport()))
 	checkCard(t, card)
 	type act struct{ Type, Title, Style, Action, Value string }
 	var got []act
@@ -516,7 +487,7 @@ func TestImage(t *testing.T) {
 	})
 	t.Run("too large", func(t *testing.T) {
 		big := bytes.Repeat([]byte{0x89, 'P', 'N', 'G', 1, 2, 3, 4}, 4000) // 32000 bytes
-		m := bot.ReportMessage(fullReport())
+		m := bot.ReportMessage(bottest.FullReport())
 		m.Image = &bot.Image{Title: "orders-db connections", Alt: "connections", PNG: big}
 		card := teams.Card(m)
 		checkCard(t, card)
@@ -591,7 +562,7 @@ func TestText(t *testing.T) {
 		{"finding", bot.FindingMessage(&engine.Evidence{Kind: "log", Resource: "db", Summary: "too many <clients>"}),
 			"🔎 Finding (log on db): too many <clients>"},
 		{"lines, links as text", bot.Message{Text: "**see** [Runbook](https://x.example.com)\n\n  more  lines "}, "see Runbook\nmore lines"},
-		{"report", bot.ReportMessage(fullReport()), "Root cause and mitigation plan\naws/rds/orders-db — database, confidence 87%\n" +
+		{"report", bot.ReportMessage(bottest.FullReport()), "Root cause and mitigation plan\naws/rds/orders-db — database, confidence 87%\n" +
 			"aws/rds/orders-db (database): DatabaseConnections rose from 118 to 796 Count at 04:20:00."},
 		{"section", bot.Message{Sections: []bot.Section{{Title: "", Text: "- gap one\n- gap two"}}}, "- gap one\n- gap two"},
 		{"context", bot.Message{Context: "inv_1 · `x`"}, "inv_1 · x"},
@@ -627,7 +598,7 @@ func TestStripMentions(t *testing.T) {
 }
 
 func TestDeterministic(t *testing.T) {
-	m := bot.ReportMessage(fullReport())
+	m := bot.ReportMessage(bottest.FullReport())
 	m.Image = &bot.Image{Title: "x", PNG: onePixel}
 	a, b := marshal(t, teams.Card(m)), marshal(t, teams.Card(m))
 	if !bytes.Equal(a, b) {
