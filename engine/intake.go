@@ -21,6 +21,12 @@ const (
 	EntryStatusChanged = "status_changed"
 )
 
+// UnlinkStore is what Unlink needs: intake's store and the reads.
+type UnlinkStore interface {
+	IntakeStore
+	InvestigationReader
+}
+
 // LabelRequestedBy marks an alert a person raised from chat (a mention,
 // /devops investigate); its value is the person ("slack:U0ALICE").
 const LabelRequestedBy = "requested_by"
@@ -339,10 +345,7 @@ func sealAll(head journal.Head, es ...journal.Entry) ([]journal.Entry, error) {
 // Unlink moves an alert out of its investigation into a fresh one, as an
 // operator asked (actor names them). The old investigation resolves if the
 // alert was its last firing one.
-func (in *Intake) Unlink(ctx context.Context, store interface {
-	IntakeStore
-	InvestigationReader
-}, space, alertID, actor string) (Outcome, error) {
+func (in *Intake) Unlink(ctx context.Context, store UnlinkStore, space, alertID, actor string) (Outcome, error) {
 	for attempt := 1; ; attempt++ {
 		a, err := store.Alert(ctx, space, alertID)
 		if err != nil {

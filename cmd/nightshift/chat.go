@@ -43,6 +43,7 @@ var _ bot.Engine = (*chatEngine)(nil)
 // receiver is the intake as chat uses it (notifying the threads).
 type receiver interface {
 	Receive(ctx context.Context, sp engine.Space, a engine.Alert) (engine.Outcome, error)
+	Unlink(ctx context.Context, store engine.UnlinkStore, space, alertID, actor string) (engine.Outcome, error)
 }
 
 func (c *chatEngine) sp(space string) (chatSpace, error) {
@@ -279,11 +280,10 @@ func (c *chatEngine) Reinvestigate(ctx context.Context, space, inv, actor string
 
 // Unlink implements bot.Engine.
 func (c *chatEngine) Unlink(ctx context.Context, space, alertID, actor string) (engine.Outcome, error) {
-	in, ok := c.intake.(*notifyingIntake)
-	if !ok {
-		return engine.Outcome{}, fmt.Errorf("unlink is not available")
+	if _, err := c.sp(space); err != nil {
+		return engine.Outcome{}, err
 	}
-	return in.Intake.Unlink(ctx, c.st, space, alertID, actor)
+	return c.intake.Unlink(ctx, c.st, space, alertID, actor)
 }
 
 // ChannelAlerts implements bot.Engine: an app's message in an alert channel
