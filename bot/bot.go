@@ -219,7 +219,10 @@ func (t *Threads) load(ctx context.Context, e engine.Event, th *thread) error {
 	if err != nil {
 		return err
 	}
-	th.loaded = true
+	// Until some replica opened the thread there is nothing to keep: read
+	// again next time (an alert linked before the thread opened must not
+	// leave this replica blind to it).
+	th.loaded = f["parent"] != ""
 	th.apply(f)
 	return nil
 }

@@ -523,3 +523,29 @@ func TestThreadsStreamNarrative(t *testing.T) {
 		t.Errorf("fallback: %d edits, %d appends", edits, len(q.appends))
 	}
 }
+
+// A replica that heard of an investigation before any replica opened its
+// thread still posts into it once it exists.
+func TestThreadsLinkedBeforeTheThreadOpened(t *testing.T) {
+	ctx := context.Background()
+	st := newMemThreads()
+	p := &recordingPoster{}
+	intakeReplica := bot.NewThreads(bot.ThreadsOptions{Poster: p, Channel: channels, Platform: "slack", Store: st})
+	runnerReplica := bot.NewThreads(bot.ThreadsOptions{Poster: p, Channel: channels, Platform: "slack", Store: st})
+	early := ev(engine.EventLinked, "", "")
+	early.Alert = &engine.Alert{ID: "al_early", Title: "Early", Source: "alertmanager"}
+	intakeReplica.Emit(ctx, early) // no thread yet: nothing to post
+	runnerReplica.Emit(ctx, opened())
+	late := ev(engine.EventLinked, "", "")
+	late.Alert = &engine.Alert{ID: "al_late", Title: "Late", Source: "alertmanager"}
+	intakeReplica.Emit(ctx, late)
+	var linked []string
+	for _, o := range p.Ops() {
+		if o.Kind == "post" && strings.Contains(o.Text, "Linked") {
+			linked = append(linked, o.Text)
+		}
+	}
+	if len(linked) != 1 || !strings.Contains(linked[0], "Late") {
+		t.Errorf("linked replies %v, want the late one", linked)
+	}
+}
