@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/slack-go/slack"
+	"golang.org/x/time/rate"
 
 	"github.com/nightshift-ops/nightshift/bot"
 )
@@ -18,18 +19,29 @@ const maxRetries = 3
 // chat.update, rendered by Blocks with Fallback as the notification text.
 // A call answered with HTTP 429 waits out Slack's Retry-After (or until
 // the context ends) and is retried up to three times; the wait blocks the
-// caller, which is why bot.Threads coalesces status edits. Safe for
-// concurrent use.
+// caller, which is why bot.Threads coalesces status edits. chat.update
+// calls also share a token bucket (50 a minute, bursts of 10) so that many
+// threads at once stay inside the workspace's limit. Safe for concurrent
+// use.
 type Poster struct {
-	api  *slack.Client
-	team string // the workspace, for chat.startStream's recipient
+	api     *slack.Client
+	team    string        // the workspace, for chat.startStream's recipient
+	updates *rate.Limiter // chat.update across the workspace
 }
+
+// updateRate keeps every chat.update of this replica inside Slack's Tier 3
+// (50+ per minute per workspace), whatever the number of investigations;
+// per-thread coalescing alone would let ten busy threads exceed it.
+const (
+	updateEvery = 1200 * time.Millisecond // 50 per minute
+	updateBurst = 10
+)
 
 // NewPoster returns a Poster sending through api, a client with the bot
 // token (xoxb-). Do not also give api slack.OptionRetry: the Poster
 // already retries rate-limited calls.
 func NewPoster(api *slack.Client) *Poster {
-	return &Poster{api: api}
+	return &Poster{api: api, updates: rate.NewLimiter(rate.Every(updateEvery), updateBurst)}
 }
 
 var _ bot.Poster = (*Poster)(nil)
@@ -59,6 +71,9 @@ func (p *Poster) Post(ctx context.Context, channel, thread string, m bot.Message
 // Update implements bot.Poster.
 func (p *Poster) Update(ctx context.Context, ref bot.Ref, m bot.Message) error {
 	opts := []slack.MsgOption{slack.MsgOptionBlocks(Blocks(m)...), slack.MsgOptionText(Fallback(m), true)}
+	if err := p.updates.Wait(ctx); err != nil {
+		return fmt.Errorf("slack chat.update: %w", err)
+	}
 	err := retry(ctx, func() error {
 		_, _, _, err := p.api.UpdateMessageContext(ctx, ref.Channel, ref.ID, opts...)
 		return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/url"
 	"testing"
 	"time"
@@ -136,5 +137,23 @@ func TestPosterRateLimitWaitEndsWithContext(t *testing.T) {
 	}
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("waited %v despite the context", d)
+	}
+}
+
+// Many threads editing at once share the workspace's chat.update budget:
+// past the burst, edits are spaced out instead of drawing 429s.
+func TestPosterSpacesUpdatesAcrossThreads(t *testing.T) {
+	fake := slacktest.New(t)
+	p := slackbot.NewPoster(fake.Client())
+	ctx := context.Background()
+	start := time.Now()
+	for i := range 12 {
+		if err := p.Update(ctx, bot.Ref{Channel: "C1", ID: fmt.Sprintf("1.%d", i)}, bot.Message{Text: "x"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A burst of 10, then one every 1.2 s: the 12th waits about 2.4 s.
+	if d := time.Since(start); d < 2*time.Second {
+		t.Errorf("12 updates took %v: not spaced", d)
 	}
 }

@@ -431,6 +431,12 @@ func TestSlackEndToEnd(t *testing.T) {
 	}
 	waitFor(t, 10*time.Second, "the preset investigation's thread", func() bool { return len(posts(fake, "C0INCIDENT", "")) == 3 })
 
+	// An envelope slack-go cannot decode is acknowledged anyway (else
+	// Slack redelivers it forever) and the bot goes on.
+	bad := fake.SlashEnvelope("env-bad", map[string]string{"user_id": "U0ALICE", "channel_id": "C0INCIDENT"})
+	bad["payload"].(map[string]any)["text"] = 42
+	send(bad)
+
 	// 5. A dropped websocket: the bot reconnects and goes on.
 	opens := fake.Opens()
 	fake.DropConnections()
