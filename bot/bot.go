@@ -13,6 +13,7 @@ package bot
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -379,21 +380,7 @@ func (t *Threads) render(ctx context.Context, channel string, th *thread, e engi
 		}
 		now := t.o.Now()
 		if wait := t.o.MinEditInterval - now.Sub(th.lastEdit); t.o.MinEditInterval > 0 && wait > 0 {
-			ev := e
-			th.pending = &ev
-			if th.timer == nil {
-				// Without a timer a held-back edit would wait for the next
-				// event, and a quiet investigation would show a stale status.
-				bg := context.WithoutCancel(ctx)
-				th.timer = time.AfterFunc(wait, func() {
-					th.mu.Lock()
-					defer th.mu.Unlock()
-					th.timer = nil
-					if err := t.flush(bg, th); err != nil {
-						t.o.Log.Warn("post to chat", "investigation", e.Investigation, "err", err)
-					}
-				})
-			}
+			t.hold(ctx, th, e, wait)
 			return nil
 		}
 		return t.editStatus(ctx, th, e)
@@ -481,7 +468,56 @@ func (t *Threads) editStatus(ctx context.Context, th *thread, e engine.Event) er
 	}
 	th.lastEdit = t.o.Now()
 	th.pending = nil
-	return t.o.Poster.Update(ctx, th.status, StatusMessage(e.Phase, e.Text))
+	err := t.o.Poster.Update(Deferrable(ctx), th.status, StatusMessage(e.Phase, e.Text))
+	var later *Later
+	if errors.As(err, &later) {
+		// The platform's budget is spent for now: keep the edit (a newer
+		// status replaces it) instead of making the investigation wait.
+		t.hold(ctx, th, e, later.After)
+		return nil
+	}
+	return err
+}
+
+// hold keeps e as the thread's pending status edit and makes sure a timer
+// sends it after wait. Without a timer a held-back edit would wait for the
+// next event, and a quiet investigation would show a stale status.
+func (t *Threads) hold(ctx context.Context, th *thread, e engine.Event, wait time.Duration) {
+	ev := e
+	th.pending = &ev
+	if th.timer != nil {
+		return
+	}
+	bg := context.WithoutCancel(ctx)
+	th.timer = time.AfterFunc(wait, func() {
+		th.mu.Lock()
+		defer th.mu.Unlock()
+		th.timer = nil
+		if err := t.flush(bg, th); err != nil {
+			t.o.Log.Warn("post to chat", "investigation", e.Investigation, "err", err)
+		}
+	})
+}
+
+// Later is what a Poster's Update returns, when its context is
+// Deferrable, instead of waiting for the platform's rate budget: the
+// caller tries again after After (Threads does, for status edits).
+type Later struct{ After time.Duration }
+
+func (l *Later) Error() string { return fmt.Sprintf("rate budget spent; try again in %v", l.After) }
+
+type deferrableKey struct{}
+
+// Deferrable marks ctx: an Update made with it may return *Later rather
+// than wait.
+func Deferrable(ctx context.Context) context.Context {
+	return context.WithValue(ctx, deferrableKey{}, true)
+}
+
+// IsDeferrable reports whether ctx was marked by Deferrable.
+func IsDeferrable(ctx context.Context) bool {
+	v, _ := ctx.Value(deferrableKey{}).(bool)
+	return v
 }
 
 // maxThreads bounds the threads kept in memory; the least recently used

@@ -549,3 +549,64 @@ func TestThreadsLinkedBeforeTheThreadOpened(t *testing.T) {
 		t.Errorf("linked replies %v, want the late one", linked)
 	}
 }
+
+// laterPoster spends its update budget after one edit: the next deferrable
+// Update says "later" until the budget refills.
+type laterPoster struct {
+	recordingPoster
+	mu     sync.Mutex
+	budget int
+	asked  int
+}
+
+func (l *laterPoster) Update(ctx context.Context, ref bot.Ref, m bot.Message) error {
+	l.mu.Lock()
+	l.asked++
+	if l.budget == 0 && bot.IsDeferrable(ctx) {
+		l.mu.Unlock()
+		return &bot.Later{After: 20 * time.Millisecond}
+	}
+	l.budget = max(l.budget-1, 0)
+	l.mu.Unlock()
+	return l.recordingPoster.Update(ctx, ref, m)
+}
+
+func (l *laterPoster) refill(n int) {
+	l.mu.Lock()
+	l.budget = n
+	l.mu.Unlock()
+}
+
+// A status edit over the platform's budget does not block the
+// investigation: it is held, replaced by newer ones, and sent when the
+// budget allows.
+func TestThreadsHoldEditsOverBudget(t *testing.T) {
+	ctx := context.Background()
+	p := &laterPoster{budget: 1}
+	th := bot.NewThreads(bot.ThreadsOptions{Poster: p, Channel: channels})
+	th.Emit(ctx, opened())
+	th.Emit(ctx, ev(engine.EventStatus, engine.PhaseGather, "one"))    // uses the budget
+	th.Emit(ctx, ev(engine.EventStatus, engine.PhaseGather, "two"))    // later
+	th.Emit(ctx, ev(engine.EventStatus, engine.PhaseAnalyse, "three")) // replaces two
+	edits := func() []string {
+		var out []string
+		for _, o := range p.Ops() {
+			if o.Kind == "update" {
+				out = append(out, o.Text)
+			}
+		}
+		return out
+	}
+	if got := edits(); len(got) != 1 || !strings.Contains(got[0], "one") {
+		t.Fatalf("edits before the budget refills: %v", got)
+	}
+	p.refill(5)
+	deadline := time.Now().Add(2 * time.Second)
+	for time.Now().Before(deadline) && len(edits()) < 2 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	got := edits()
+	if len(got) != 2 || !strings.Contains(got[1], "three") {
+		t.Errorf("edits after the refill: %v (want one, then three)", got)
+	}
+}

@@ -71,7 +71,13 @@ func (p *Poster) Post(ctx context.Context, channel, thread string, m bot.Message
 // Update implements bot.Poster.
 func (p *Poster) Update(ctx context.Context, ref bot.Ref, m bot.Message) error {
 	opts := []slack.MsgOption{slack.MsgOptionBlocks(Blocks(m)...), slack.MsgOptionText(Fallback(m), true)}
-	if err := p.updates.Wait(ctx); err != nil {
+	if bot.IsDeferrable(ctx) {
+		r := p.updates.Reserve()
+		if d := r.Delay(); d > 0 {
+			r.Cancel()
+			return &bot.Later{After: d}
+		}
+	} else if err := p.updates.Wait(ctx); err != nil {
 		return fmt.Errorf("slack chat.update: %w", err)
 	}
 	err := retry(ctx, func() error {
