@@ -109,8 +109,9 @@ type ThreadStore interface {
 }
 
 // Values IndexChatMessage stores for the messages Threads posts: "thread
-// <investigation>" for the parent, "report <investigation>" for the root
-// cause message (reactions on it are feedback).
+// <investigation>" for the parent, "report <investigation> <parent id>"
+// for the root cause message (reactions on it are feedback, answered in
+// its thread).
 const (
 	IndexThread = "thread"
 	IndexReport = "report"
@@ -402,7 +403,7 @@ func (t *Threads) render(ctx context.Context, channel string, th *thread, e engi
 		if err := t.save(ctx, e, map[string]string{"report": ref.ID}); err != nil {
 			return err
 		}
-		if err := t.index(ctx, e.Space, ref, IndexReport+" "+e.Investigation); err != nil {
+		if err := t.index(ctx, e.Space, ref, IndexReport+" "+e.Investigation+" "+th.parent.ID); err != nil {
 			return err
 		}
 		return t.chart(ctx, th, e)

@@ -397,19 +397,36 @@ type publicOnly struct{ Responder }
 func (p publicOnly) Private(ctx context.Context, m Message) error { return p.Public(ctx, m) }
 
 func (s *Service) investigationOf(ctx context.Context, space, channel, id, kind string) string {
+	inv, _ := s.indexed(ctx, space, channel, id, kind)
+	return inv
+}
+
+// indexed reads what Threads indexed for a message of the given kind: the
+// investigation and, for reports, the thread the message is in.
+func (s *Service) indexed(ctx context.Context, space, channel, id, kind string) (inv, thread string) {
 	if s.o.Index == nil || id == "" {
-		return ""
+		return "", ""
 	}
 	v, err := s.o.Index.ChatMessage(ctx, s.o.Platform, space, channel, id)
 	if err != nil {
 		s.o.Log.Warn("read chat message index", "err", err)
-		return ""
+		return "", ""
 	}
-	k, inv, _ := strings.Cut(v, " ")
-	if k != kind {
-		return ""
+	f := strings.Fields(v)
+	if len(f) < 2 || f[0] != kind {
+		return "", ""
 	}
-	return inv
+	if len(f) > 2 {
+		thread = f[2]
+	}
+	return f[1], thread
+}
+
+// Threader is implemented by Responders that can answer in a given
+// thread instead (a reaction's event does not say which thread its
+// message is in).
+type Threader interface {
+	InThread(thread string) Responder
 }
 
 // Verdict maps a reaction's emoji to a feedback verdict, or "".
@@ -438,9 +455,12 @@ func (s *Service) Reaction(ctx context.Context, e Reaction, r Responder) error {
 	if verdict == "" {
 		return nil
 	}
-	inv := s.investigationOf(ctx, b.space.Name, e.Channel, e.Message, IndexReport)
+	inv, thread := s.indexed(ctx, b.space.Name, e.Channel, e.Message, IndexReport)
 	if inv == "" {
 		return nil // a reaction on some other message
+	}
+	if t, ok := r.(Threader); ok && thread != "" {
+		r = t.InThread(thread)
 	}
 	if e.Removed {
 		if s.role(ctx, b.space, e.Actor.ID) < RoleOperator {

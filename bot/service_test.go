@@ -102,6 +102,13 @@ func (m *memIndex) TakeChatPending(_ context.Context, platform, space, inv, who 
 // replies records a Responder's answers.
 type replies struct {
 	private, public []bot.Message
+	thread          string // set by InThread
+}
+
+// InThread implements bot.Threader.
+func (r *replies) InThread(thread string) bot.Responder {
+	r.thread = thread
+	return r
 }
 
 func (r *replies) Private(_ context.Context, m bot.Message) error {
@@ -250,7 +257,7 @@ func TestServiceFeedback(t *testing.T) {
 	ctx := context.Background()
 	eng := &fakeEngine{}
 	idx := newIndex()
-	idx.msgs["slackshopC-INC"+"200.2"] = "report inv_1"
+	idx.msgs["slackshopC-INC"+"200.2"] = "report inv_1 100.1"
 	idx.msgs["slackshopC-INC"+"100.1"] = "thread inv_1"
 	s := newService(eng, idx, &recordingPoster{})
 
@@ -266,6 +273,9 @@ func TestServiceFeedback(t *testing.T) {
 	_ = s.Reaction(ctx, bot.Reaction{Channel: "C-INC", Message: "200.2", Actor: bot.Actor{ID: "U-OP"}, Emoji: "+1"}, r)
 	if got := eng.Calls(); len(got) != 1 || got[0] != `feedback shop inv_1 slack:U-OP accurate ""` {
 		t.Fatalf("👍: %v", got)
+	}
+	if r.thread != "100.1" {
+		t.Errorf("the answer to a reaction goes to thread %q, want the report's thread 100.1", r.thread)
 	}
 	// Reactions elsewhere, unknown emoji and viewers change nothing.
 	_ = s.Reaction(ctx, bot.Reaction{Channel: "C-INC", Message: "100.1", Actor: bot.Actor{ID: "U-OP"}, Emoji: "+1"}, &replies{})
@@ -457,7 +467,7 @@ func TestThreadsReplicasShareOneThread(t *testing.T) {
 	rep.Report = &engine.Report{Investigation: "inv_1", Summary: "s"}
 	b.Emit(ctx, rep)
 	f, _ := st.ChatThread(ctx, "slack", "shop", "inv_1")
-	if f["report"] == "" || st.index["slackshopC-INC"+f["report"]] != "report inv_1" || st.index["slackshopC-INC"+f["parent"]] != "thread inv_1" {
+	if f["report"] == "" || st.index["slackshopC-INC"+f["report"]] != "report inv_1 "+f["parent"] || st.index["slackshopC-INC"+f["parent"]] != "thread inv_1" {
 		t.Errorf("thread state %v, index %v", f, st.index)
 	}
 }

@@ -493,6 +493,13 @@ type responder struct {
 	responseURL string
 }
 
+// InThread implements bot.Threader.
+func (r *responder) InThread(thread string) bot.Responder {
+	c := *r
+	c.thread = thread
+	return &c
+}
+
 func (r *responder) Private(ctx context.Context, m bot.Message) error {
 	if r.responseURL != "" {
 		return r.respond(ctx, "ephemeral", m)

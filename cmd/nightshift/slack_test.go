@@ -335,6 +335,16 @@ func TestSlackEndToEnd(t *testing.T) {
 	if !strings.Contains(fbEntry, `"verdict":"accurate"`) {
 		t.Errorf("feedback entry: %s", fbEntry)
 	}
+	// The thanks is private, in the thread (the reaction event does not
+	// say which thread; the index does).
+	waitFor(t, 5*time.Second, "the private thanks in the thread", func() bool {
+		for _, c := range fake.CallsTo("chat.postEphemeral") {
+			if c.Form.Get("user") == "U0ALICE" && c.Form.Get("thread_ts") == parent && strings.Contains(c.Form.Get("text"), "accurate") {
+				return true
+			}
+		}
+		return false
+	})
 	learned, _ := e.st.Learned(context.Background(), "retail-prod")
 	if len(learned) == 0 {
 		t.Errorf("nothing learned from the feedback")
