@@ -8,7 +8,7 @@ import (
 // Command is a parsed `/devops` command (or a mention's text), the same on
 // every platform.
 type Command struct {
-	Kind string // ask, investigate, status, topology, backlog, help, unknown
+	Kind string // ask, investigate, status, topology, unlink, backlog, help, unknown
 	// Preset is set for `investigate latest-alarm|high-cpu|error-spike`.
 	Preset string
 	// Text is the rest: the question, the description, the resource.
@@ -48,6 +48,8 @@ func ParseCommand(text string) Command {
 		c.Kind = "status"
 	case "topology", "topo":
 		c.Kind = "topology"
+	case "unlink":
+		c.Kind = "unlink"
 	case "backlog":
 		c.Kind = "backlog"
 	case "", "help", "?":
@@ -55,7 +57,7 @@ func ParseCommand(text string) Command {
 	default:
 		c.Kind = "unknown"
 	}
-	if (c.Kind == "ask" || c.Kind == "topology") && c.Text == "" {
+	if (c.Kind == "ask" || c.Kind == "topology" || c.Kind == "unlink") && c.Text == "" {
 		c.Kind = "help"
 	}
 	if c.Kind == "investigate" && c.Text == "" && c.Preset == "" {
@@ -77,6 +79,7 @@ func HelpMessage(unknown string) Message {
 		"- `/devops investigate latest-alarm | high-cpu | error-spike` — quick-launch presets",
 		"- `/devops status` — active investigations in this channel's space",
 		"- `/devops topology <resource>` — a resource's neighbourhood",
+		"- `/devops unlink <alert id>` — move a wrongly linked alert into its own investigation",
 		"- `/devops help` — this list",
 		"Mention me in an incident channel to start an investigation, or in an investigation's thread to ask a follow-up.",
 	}, "\n"))

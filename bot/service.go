@@ -340,6 +340,8 @@ func (s *Service) run(ctx context.Context, sp *SpaceBinding, channel string, who
 			}
 		}
 		return r.Private(ctx, m)
+	case "unlink":
+		return s.unlink(ctx, sp, who, strings.Fields(cmd.Text)[0], r)
 	case "backlog":
 		return r.Private(ctx, Message{Text: "The prevention backlog is not built yet in this version."})
 	case "investigate":
@@ -358,7 +360,7 @@ func (s *Service) run(ctx context.Context, sp *SpaceBinding, channel string, who
 
 // commandVerbs are the first words that make a mention a command.
 var commandVerbs = map[string]bool{"ask": true, "investigate": true, "inv": true, "status": true,
-	"topology": true, "topo": true, "help": true, "backlog": true, "?": true}
+	"topology": true, "topo": true, "unlink": true, "help": true, "backlog": true, "?": true}
 
 // Mention handles a message mentioning the bot: in an investigation's
 // thread it is a follow-up; elsewhere a command ("@nightshift status") or,
@@ -521,16 +523,21 @@ func (s *Service) Action(ctx context.Context, a Action, r Responder) error {
 		return r.Private(ctx, Message{Text: "Asking for human support is not configured for this space yet: " +
 			"page your on-call through PagerDuty for now."})
 	case ActionUnlink:
-		if s.role(ctx, sp, a.Actor.ID) < RoleOperator {
-			return r.Private(ctx, denied(RoleOperator, "unlink alerts"))
-		}
-		out, err := s.o.Engine.Unlink(ctx, sp.Name, a.Value, s.actor(a.Actor))
-		if err != nil {
-			return r.Private(ctx, failed("unlink the alert", err))
-		}
-		return r.Public(ctx, Message{Text: fmt.Sprintf("↪️ Unlinked alert `%s`: it now has its own investigation `%s`.", a.Value, out.Investigation)})
+		return s.unlink(ctx, sp, a.Actor, a.Value, r)
 	}
 	return r.Private(ctx, Message{Text: "I don't know that button."})
+}
+
+// unlink moves an alert out of its investigation (button or command).
+func (s *Service) unlink(ctx context.Context, sp *SpaceBinding, who Actor, alertID string, r Responder) error {
+	if s.role(ctx, sp, who.ID) < RoleOperator {
+		return r.Private(ctx, denied(RoleOperator, "unlink alerts"))
+	}
+	out, err := s.o.Engine.Unlink(ctx, sp.Name, alertID, s.actor(who))
+	if err != nil {
+		return r.Private(ctx, failed("unlink the alert", err))
+	}
+	return r.Public(ctx, Message{Text: fmt.Sprintf("↪️ Unlinked alert `%s`: it now has its own investigation `%s`.", alertID, out.Investigation)})
 }
 
 // ErrIgnored says a channel message was not for the bot.

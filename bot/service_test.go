@@ -180,6 +180,9 @@ func TestServiceCommands(t *testing.T) {
 		{"C-INC", "U-BOSS", "investigate high-cpu catalog", "", "started an investigation", `start shop preset=high-cpu "catalog"`},
 		{"C-OPEN", "U-ANYONE", "investigate latest-alarm", "", "started an investigation", `start open preset=latest-alarm`},
 		{"C-NOWHERE", "U-OP", "status", "not connected to a Nightshift space", "", ""},
+		{"C-INC", "U-OP", "unlink al_7", "", "Unlinked alert `al_7`", "unlink shop al_7 slack:U-OP"},
+		{"C-INC", "U-VIEW", "unlink al_7", "Only operators", "", ""},
+		{"C-INC", "U-OP", "unlink", "/devops ask", "", ""},
 	}
 	for _, c := range cases {
 		t.Run(c.text, func(t *testing.T) {

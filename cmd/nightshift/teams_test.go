@@ -424,7 +424,7 @@ func TestTeamsPackage(t *testing.T) {
 			t.Errorf("command %q is not one the bot parses", c.Title)
 		}
 	}
-	if strings.Join(titles, ",") != "ask,investigate,status,topology,help" {
+	if strings.Join(titles, ",") != "ask,investigate,status,topology,unlink,help" {
 		t.Errorf("commands %v", titles)
 	}
 	if code, _, stderr := cli(t, "teams", "package", "--dir", "../../deploy/teams", "--app-id", "not-a-guid", "--domain", "x.example.com", "-o", out); code == 0 || !strings.Contains(stderr, "--app-id") {
