@@ -36,6 +36,8 @@ type chatEngine struct {
 	platform string
 	log      *slog.Logger
 	now      func() time.Time
+	// retryWait is the first wait when the store is down (default 1 s).
+	retryWait time.Duration
 }
 
 var _ bot.Engine = (*chatEngine)(nil)
@@ -312,7 +314,7 @@ func (c *chatEngine) ChannelAlerts(ctx context.Context, space string, m bot.Chan
 	}
 	var outs []engine.Outcome
 	for _, a := range alerts {
-		out, err := c.intake.Receive(ctx, s.space, a)
+		out, err := c.receive(ctx, s.space, a)
 		if err != nil {
 			return outs, err
 		}
@@ -321,6 +323,34 @@ func (c *chatEngine) ChannelAlerts(ctx context.Context, space string, m bot.Chan
 		outs = append(outs, out)
 	}
 	return outs, nil
+}
+
+// storeRetry bounds how long an alert read from a chat channel waits for
+// the store to come back. The platform was already answered (Slack wants
+// its ack within 3 s), so unlike a webhook nobody will send it again:
+// waiting, with a log line per attempt, is how it is not lost.
+const storeRetry = 15 * time.Minute
+
+// receive hands an alert to intake, retrying while the store is down.
+func (c *chatEngine) receive(ctx context.Context, sp engine.Space, a engine.Alert) (engine.Outcome, error) {
+	deadline := time.Now().Add(storeRetry)
+	wait := c.retryWait
+	if wait <= 0 {
+		wait = time.Second
+	}
+	for {
+		out, err := c.intake.Receive(ctx, sp, a)
+		if err == nil || engine.ErrorCode(err) != engine.CodeUnavailable || time.Now().After(deadline) {
+			return out, err
+		}
+		c.log.Warn("store unavailable; retrying the alert from chat", "space", sp.Name, "title", a.Title, "in", wait, "err", err)
+		select {
+		case <-ctx.Done():
+			return out, err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, time.Minute)
+	}
 }
 
 // notifyingIntake tells the chat threads about alerts that join a running
