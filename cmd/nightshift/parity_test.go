@@ -45,7 +45,7 @@ func (n *neutralRecorder) Update(ctx context.Context, ref bot.Ref, m bot.Message
 type fixedURL string
 
 func (f fixedURL) ServiceURL(context.Context, string) (string, error) { return string(f), nil }
-func (f fixedURL) Remember(context.Context, string, string) error      { return nil }
+func (f fixedURL) Remember(context.Context, string, string) error     { return nil }
 
 // One investigation rendered to Slack and to Teams: the same neutral
 // messages, in the same order, reach both real posters (and both fakes
