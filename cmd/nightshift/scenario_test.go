@@ -240,7 +240,9 @@ spaces:
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
 		getJSON(t, ts.URL+"/api/v1/spaces/retail-prod/investigations/"+inv, "tok", 200, &view)
-		if view.Report != nil {
+		// The read API reads state, journal and report one after the
+		// other: wait for the phase the runner sets last.
+		if view.Report != nil && view.Phase == "done" {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
