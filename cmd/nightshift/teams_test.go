@@ -258,15 +258,15 @@ func TestTeamsEndToEnd(t *testing.T) {
 		fbs, _ := e.st.Feedback(ctx, "retail-prod", inv)
 		t.Fatalf("feedback %+v\n%s", fbs, r.logs)
 	}
-	var journal struct {
-		Journal []struct{ Type, Actor string } `json:"journal"`
-	}
-	getJSON(t, "http://"+r.addr+"/api/v1/spaces/retail-prod/investigations/"+inv, "tok", 200, &journal)
-	found := false
-	for _, j := range journal.Journal {
-		found = found || (j.Type == engine.EntryFeedback && j.Actor == "teams:"+e.alice.AADObjectID)
-	}
-	if !found {
+	// Stored first, then journaled: wait for the journal entry.
+	if !fake.Wait(10*time.Second, func() bool {
+		for _, j := range journalOf(t, r.addr, inv) {
+			if j.Type == engine.EntryFeedback && j.Actor == "teams:"+e.alice.AADObjectID {
+				return true
+			}
+		}
+		return false
+	}) {
 		t.Errorf("no feedback entry by teams:%s in the journal", e.alice.AADObjectID)
 	}
 	// Someone not in operators is a viewer: their Inaccurate click is refused.
