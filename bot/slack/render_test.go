@@ -3,10 +3,7 @@ package slack_test
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -19,30 +16,6 @@ import (
 	slackbot "github.com/nightshift-ops/nightshift/bot/slack"
 	"github.com/nightshift-ops/nightshift/engine"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files in testdata/")
-
-// golden compares got with testdata/name, or rewrites it with -update.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./bot/slack -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(got), string(want)); diff != "" {
-		t.Errorf("%s differs (-got +want); run go test ./bot/slack -update if the change is intended:\n%s", path, diff)
-	}
-}
 
 // marshal is json.MarshalIndent without HTML escaping, so that goldens
 // show <url|text> and &amp; as Slack receives them.
@@ -140,7 +113,7 @@ func TestBlocksGolden(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			blocks := slackbot.Blocks(tt.m)
 			checkLimits(t, blocks)
-			golden(t, tt.name, marshal(t, blocks))
+			bottest.Golden(t, tt.name, marshal(t, blocks))
 		})
 	}
 }

@@ -4,11 +4,8 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"image/png"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -19,43 +16,6 @@ import (
 	"github.com/nightshift-ops/nightshift/bot/teams"
 	"github.com/nightshift-ops/nightshift/engine"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files in testdata/")
-
-// golden compares got with testdata/name, or rewrites it with -update.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./bot/teams -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		gl, wl := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
-		for i := 0; i < max(len(gl), len(wl)); i++ {
-			var g, w string
-			if i < len(gl) {
-				g = gl[i]
-			}
-			if i < len(wl) {
-				w = wl[i]
-			}
-			if g != w {
-				t.Errorf("%s differs at line %d; run go test ./bot/teams -update if the change is intended:\n got: %s\nwant: %s", path, i+1, g, w)
-				return
-			}
-		}
-	}
-}
 
 // marshal is json.MarshalIndent without HTML escaping, so that goldens
 // show < and & as they are.
@@ -248,7 +208,7 @@ func TestCardGolden(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			card := teams.Card(tt.m)
 			checkCard(t, card)
-			golden(t, tt.name, marshal(t, card))
+			bottest.Golden(t, tt.name, marshal(t, card))
 		})
 	}
 }
